@@ -1,0 +1,56 @@
+"""The FastAPI application: routers, error handlers, middleware and the request runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from hisaab import observability
+from hisaab.audit import api as audit_api
+from hisaab.audit import service as audit
+from hisaab.clocks import api as clocks_api
+from hisaab.core import problems
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.http import CallRecord
+from hisaab.core.tenancy import Principal
+from hisaab.db import Database
+from hisaab.ops import api as ops_api
+from hisaab.tenants import api as tenants_api
+from hisaab.tenants import service as tenants
+
+DESCRIPTION = (
+    "Self-hostable, multi-tenant billing and subscriptions. Authenticate with "
+    "`Authorization: Bearer sk_…` (a tenant key) or the operator token (tenant management)."
+)
+
+
+@dataclass
+class AppRuntime:
+    """What every request needs from the process: the database and the operator token."""
+
+    db: Database
+    admin_token: str | None
+
+    def authenticate(self, session: Session, authorization: str | None) -> Principal:
+        return tenants.authenticate(session, authorization, self.admin_token)
+
+    def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
+        audit.record_call(session, principal, call, SYSTEM_CLOCK.now())
+
+
+def create_app(database: Database, admin_token: str | None, max_body_bytes: int = 8 * 1024 * 1024) -> FastAPI:
+    app = FastAPI(title="Hisaab", version="1.0.0", description=DESCRIPTION)
+    app.state.runtime = AppRuntime(db=database, admin_token=admin_token)
+    problems.install(app)
+    for router in (
+        ops_api.router,
+        tenants_api.operator_router,
+        tenants_api.router,
+        clocks_api.router,
+        audit_api.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(observability.RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    return app

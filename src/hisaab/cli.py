@@ -1,0 +1,190 @@
+"""`hisaab up | api | worker | migrate | openapi`: process wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.engine import URL
+
+from hisaab import migrations
+from hisaab.app import create_app
+from hisaab.db import Database
+from hisaab.embedded import EmbeddedPostgres
+from hisaab.jobs import queue, runtime
+from hisaab.observability import configure_logging
+from hisaab.settings import Settings, SettingsError, database_urls, load_settings
+
+cli = typer.Typer(help="Hisaab: self-hostable multi-tenant billing.", no_args_is_help=True, add_completion=False)
+HostOption = Annotated[str | None, typer.Option(help="Interface to listen on [env HISAAB_HOST].")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on [env HISAAB_PORT].")]
+
+
+@dataclass
+class Environment:
+    settings: Settings
+    owner_url: URL
+    app_url: URL
+    embedded: EmbeddedPostgres | None
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"hisaab: invalid configuration\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _environment() -> Iterator[Environment]:
+    """Settings and database URLs; starts (and finally stops) the embedded PostgreSQL if needed."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    embedded = None
+    owner = settings.database_url
+    if owner is None:
+        embedded = EmbeddedPostgres(settings.pgdata)
+        owner = embedded.start()
+    try:
+        owner_url, app_url = database_urls(owner, settings)
+        yield Environment(settings, owner_url, app_url, embedded)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin_token(settings: Settings) -> str:
+    """HISAAB_ADMIN_TOKEN, else a token generated once and kept (mode 600) in the data dir."""
+    if settings.admin_token:
+        return settings.admin_token
+    path = settings.data_dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    token = "op_" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `hisaab up` stops API and worker together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> None:
+    database = Database.connect(env.app_url, env.settings.db_pool_size)
+    runtime.configure(database)
+    app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off"))
+    queue.configure(_libpq(env.app_url))
+    job_app = queue.app
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with job_app.open_async():
+            tasks = [asyncio.create_task(server.serve(), name="api")]
+            if with_worker:
+                tasks.append(
+                    asyncio.create_task(
+                        job_app.run_worker_async(
+                            concurrency=env.settings.worker_concurrency, install_signal_handlers=False
+                        ),
+                        name="worker",
+                    )
+                )
+            tasks.append(asyncio.create_task(_announce(server, host, port, env.settings), name="announce"))
+            stopper = asyncio.create_task(stop.wait(), name="stop")
+            await asyncio.wait([stopper, *tasks[:-1]], return_when=asyncio.FIRST_COMPLETED)
+            server.should_exit = True
+            for task in tasks[1:]:
+                task.cancel()
+            stopper.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                    raise result
+    finally:
+        database.dispose()
+
+
+async def _announce(server: uvicorn.Server, host: str, port: int, settings: Settings) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    token = _admin_token(settings)
+    print(f"Hisaab is running at http://{host}:{port}", flush=True)  # noqa: T201
+    print(f"Operator token: {token}", flush=True)  # noqa: T201
+    print("Stop with Ctrl-C.", flush=True)  # noqa: T201
+
+
+@cli.command()
+def up(host: HostOption = None, port: PortOption = None) -> None:
+    """Everything in one process: (embedded) PostgreSQL, migrations, API, worker, scheduler."""
+    with _environment() as env:
+        migrations.upgrade(env.owner_url, env.app_url)
+        asyncio.run(_serve(env, host or env.settings.host, port or env.settings.port, with_worker=True))
+
+
+@cli.command()
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """The HTTP API alone (run `hisaab worker` beside it)."""
+    with _environment() as env:
+        asyncio.run(_serve(env, host or env.settings.host, port or env.settings.port, with_worker=False))
+
+
+@cli.command()
+def worker() -> None:
+    """Job worker and scheduler: renewals, retries, webhooks, test-clock advances."""
+    with _environment() as env:
+        database = Database.connect(env.app_url, env.settings.db_pool_size)
+        runtime.configure(database)
+        try:
+            queue.configure(_libpq(env.app_url))
+            queue.app.run_worker(concurrency=env.settings.worker_concurrency)
+        finally:
+            database.dispose()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending migrations with the owner connection (creates the app role if missing)."""
+    with _environment() as env:
+        migrations.upgrade(env.owner_url, env.app_url)
+        typer.echo(f"schema at revision {migrations.head_revision()}")
+
+
+@cli.command()
+def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None) -> None:
+    """Print the OpenAPI document (generated from the code)."""
+    app = create_app(Database.connect(URL.create("postgresql+psycopg")), None)
+    text = json.dumps(app.openapi(), indent=2, sort_keys=True)
+    if output:
+        output.write_text(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def main() -> None:
+    cli()

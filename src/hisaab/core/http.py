@@ -1,0 +1,207 @@
+"""The request boundary: authenticate, scope, run one transaction, audit, replay.
+
+Every `/v1` route is built from one of the route classes below. The class (not the endpoint)
+opens the transaction, binds the caller's tenant scope for row-level security, honours
+`Idempotency-Key`, writes the audit entry, and commits only if the endpoint returned; so an
+endpoint is left with parsing its input and calling one service function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Protocol
+
+import structlog
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from hisaab.core import idempotency
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.errors import forbidden
+from hisaab.core.problems import as_problem
+from hisaab.core.tenancy import Principal, PrincipalKind
+from hisaab.db import Database, bind_scope
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+bearer_scheme = HTTPBearer(auto_error=False, description="A tenant key `sk_…` or the operator token.")
+log = structlog.get_logger("hisaab.http")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the audit log keeps of one mutating call."""
+
+    method: str
+    path: str
+    status: int
+    request_id: str
+    ip: str | None
+    idempotency_key: str | None
+
+
+class Runtime(Protocol):
+    """What the request boundary needs from the wired application (see app.py)."""
+
+    db: Database
+
+    def authenticate(self, session: Session, authorization: str | None) -> Principal: ...
+
+    def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None: ...
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _open(
+    runtime: Runtime, authorization: str | None, accepts: frozenset[PrincipalKind]
+) -> tuple[Session, Principal]:
+    session = runtime.db.begin(scope=None)
+    try:
+        principal = runtime.authenticate(session, authorization)
+        if principal.kind not in accepts:
+            if principal.kind is PrincipalKind.OPERATOR:
+                raise forbidden(
+                    "tenant_key_required",
+                    "The operator token manages tenants only; use a tenant API key here.",
+                )
+            raise forbidden("operator_token_required", "This endpoint needs the operator token.")
+        bind_scope(session, principal.scope)
+    except BaseException:
+        session.close()
+        raise
+    return session, principal
+
+
+def _record_failure(runtime: Runtime, principal: Principal, call: CallRecord) -> None:
+    with runtime.db.transaction(principal.scope) as session:
+        runtime.record_call(session, principal, call)
+
+
+class _TransactionalRoute(APIRoute):
+    accepts: ClassVar[frozenset[PrincipalKind]]
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint_handler = super().get_route_handler()
+        accepts = self.accepts
+
+        async def handle(request: Request) -> Response:
+            runtime = _runtime(request)
+            session, principal = await run_in_threadpool(
+                _open, runtime, request.headers.get("authorization"), accepts
+            )
+            structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id)
+            request.state.session = session
+            request.state.principal = principal
+            mutating = request.method in MUTATING_METHODS
+            key = request.headers.get("idempotency-key") if request.method == "POST" else None
+            call = CallRecord(
+                method=request.method,
+                path=request.url.path,
+                status=0,
+                request_id=getattr(request.state, "request_id", ""),
+                ip=request.client.host if request.client else None,
+                idempotency_key=key,
+            )
+            try:
+                fingerprint = ""
+                if key is not None:
+                    idempotency.validate_key(key)
+                    body = await request.body()
+                    fingerprint = idempotency.fingerprint(request.method, request.url.path, body)
+                    stored = await run_in_threadpool(
+                        idempotency.claim, session, principal.scope, key, fingerprint
+                    )
+                    if stored is not None:
+                        await run_in_threadpool(session.rollback)
+                        return Response(
+                            content=stored.body,
+                            status_code=stored.status_code,
+                            media_type=stored.content_type,
+                            headers={"Idempotent-Replayed": "true"},
+                        )
+                response = await endpoint_handler(request)
+                if mutating:
+                    call = replace(call, status=response.status_code)
+                    await run_in_threadpool(runtime.record_call, session, principal, call)
+                if key is not None and 200 <= response.status_code < 300:
+                    stored_response = idempotency.StoredResponse(
+                        status_code=response.status_code,
+                        content_type=response.headers.get("content-type", "application/json"),
+                        body=bytes(response.body),
+                    )
+                    await run_in_threadpool(
+                        idempotency.store,
+                        session,
+                        principal.scope,
+                        key,
+                        fingerprint,
+                        stored_response,
+                        SYSTEM_CLOCK.now(),
+                    )
+                await run_in_threadpool(session.commit)
+                return response
+            except BaseException as exc:
+                await run_in_threadpool(session.rollback)
+                if mutating:
+                    failed = replace(call, status=as_problem(exc).status)
+                    await run_in_threadpool(_record_failure, runtime, principal, failed)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return handle
+
+
+class TenantRoute(_TransactionalRoute):
+    """Routes for a tenant's own API key."""
+
+    accepts = frozenset({PrincipalKind.TENANT})
+
+
+class OperatorRoute(_TransactionalRoute):
+    """Routes for the platform operator token (tenant management)."""
+
+    accepts = frozenset({PrincipalKind.OPERATOR})
+
+
+class AnyPrincipalRoute(_TransactionalRoute):
+    """Routes either may call; each sees only its own scope."""
+
+    accepts = frozenset({PrincipalKind.TENANT, PrincipalKind.OPERATOR})
+
+
+def _session(request: Request) -> Session:
+    session: Session = request.state.session
+    return session
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+def _tenant_id(request: Request) -> str:
+    principal = _principal(request)
+    assert principal.tenant_id is not None
+    return principal.tenant_id
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+TenantIdDep = Annotated[str, Depends(_tenant_id)]
+AUTH = [Depends(bearer_scheme)]
+
+
+def _now() -> datetime:
+    """Wall-clock time for records that no test clock governs (tenants, keys, audit)."""
+    return SYSTEM_CLOCK.now()
+
+
+NowDep = Annotated[datetime, Depends(_now)]

@@ -1,0 +1,134 @@
+"""The Idempotency-Key behaviour of API.md, stored in PostgreSQL.
+
+A POST with a key takes a transaction-scoped advisory lock on (scope, key) before doing anything:
+a second request with the same key while the first still runs cannot take it and gets 409.
+The response of a successful request is stored in the same transaction as its writes, so either
+both the objects and the stored response exist, or neither does. A request that fails changes
+nothing and stores nothing, so it can be retried with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, LargeBinary, Text, select, text
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from hisaab.core.errors import HisaabError, conflict
+from hisaab.core.models import Timestamp
+from hisaab.db import Base
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    status_code: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[Timestamp]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    content_type: str
+    body: bytes
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """Same request ⇔ same fingerprint; JSON bodies compare by value, not by whitespace."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), canonical):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def validate_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise HisaabError(
+            code="invalid_idempotency_key",
+            status=400,
+            title="Bad request",
+            detail=f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+        )
+
+
+def claim(session: Session, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    """Lock the key for this transaction; the earlier response if the request was already done.
+
+    Raises 409 while another request holds the key and 422 if the key came with another request.
+    """
+    try:
+        locked = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_key, 0))"),
+            {"lock_key": f"{scope}\x1f{key}"},
+        ).scalar_one()
+    except DataError:
+        raise HisaabError(
+            code="invalid_idempotency_key", status=400, detail="Idempotency-Key is not valid text."
+        ) from None
+    if not locked:
+        raise conflict(
+            "idempotency_request_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry later.",
+        )
+    record = session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.tenant_id == scope, IdempotencyRecord.key == key
+        )
+    ).one_or_none()
+    if record is None:
+        return None
+    if record.fingerprint != request_fingerprint:
+        raise HisaabError(
+            code="idempotency_key_reused",
+            status=422,
+            title="Unprocessable content",
+            detail="This Idempotency-Key was used with a different request.",
+        )
+    return StoredResponse(record.status_code, record.content_type, record.body)
+
+
+def store(
+    session: Session,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    response: StoredResponse,
+    now: datetime,
+) -> None:
+    session.add(
+        IdempotencyRecord(
+            tenant_id=scope,
+            key=key,
+            fingerprint=request_fingerprint,
+            status_code=response.status_code,
+            content_type=response.content_type,
+            body=response.body,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def purge_expired(session: Session, ttl: timedelta) -> int:
+    """Forget keys older than the TTL, for every tenant (a SECURITY DEFINER function in SQL)."""
+    return int(
+        session.execute(
+            text("SELECT hisaab_purge_idempotency_keys(:ttl)"), {"ttl": ttl}
+        ).scalar_one()
+    )

@@ -1,0 +1,104 @@
+"""Money as an integer of minor units plus an ISO 4217 code (DESIGN rule 1).
+
+The number of minor units per major unit comes from Babel's CLDR currency data (JPY 0, INR 2,
+KWD 3), never from a table of our own. Decimal appears only at the edges: converting a computed
+Decimal amount to minor units, rounded once, half up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+
+class CurrencyError(ValueError):
+    """Not an ISO 4217 currency we know, or two currencies mixed."""
+
+
+@cache
+def _known_currencies() -> frozenset[str]:
+    return frozenset(code.upper() for code in list_currencies())
+
+
+def normalize_currency(code: str) -> str:
+    """`inr` → `INR`; raises CurrencyError for anything that is not an ISO 4217 code."""
+    upper = code.strip().upper()
+    if len(upper) != 3 or upper not in _known_currencies():
+        raise CurrencyError(f"unknown currency {code!r}")
+    return upper
+
+
+@cache
+def exponent(currency: str) -> int:
+    """Digits after the decimal point for this currency (INR 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(normalize_currency(currency)))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError("Money.amount must be an int of minor units")
+        object.__setattr__(self, "currency", normalize_currency(self.currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def from_decimal(cls, major: Decimal, currency: str) -> Money:
+        """Major units (₹12.345) to minor units, rounded half up once (→ 1235 paise)."""
+        scaled = (major * (Decimal(10) ** exponent(currency))).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+        return cls(int(scaled), currency)
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.amount).scaleb(-exponent(self.currency))
+
+    def _same_currency(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount <= other.amount
+
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def format(self, locale: str = "en") -> str:
+        """Human text in a locale (`₹1,00,000.00` in en_IN, `1.000,00 €` in de)."""
+        return str(format_currency(self.to_decimal(), self.currency, locale=locale))
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal():f} {self.currency}"
+
+
+def total(amounts: list[Money], currency: str) -> Money:
+    """The sum of amounts that must all be in `currency` (an empty list sums to zero)."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result

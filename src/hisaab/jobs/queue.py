@@ -1,0 +1,68 @@
+"""The PostgreSQL job queue (procrastinate), and enqueuing inside the caller's transaction.
+
+`enqueue` inserts the job through procrastinate's own SQL function on the caller's session, so a
+job exists if and only if the change that caused it commits (DESIGN: same transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+import psycopg_pool
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+DEFAULT_QUEUE = "default"
+
+_conninfo: str | None = None
+
+
+def configure(conninfo: str) -> None:
+    """The database the queue uses in this process (the application role's libpq URL)."""
+    global _conninfo  # noqa: PLW0603 - set once at process start
+    _conninfo = conninfo
+
+
+def _pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
+    if _conninfo is None:
+        raise RuntimeError("jobs.queue.configure() was not called in this process")
+    return psycopg_pool.AsyncConnectionPool(conninfo=_conninfo, **kwargs)
+
+
+app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(pool_factory=_pool), import_paths=["hisaab.jobs.tasks"]
+)
+
+
+def enqueue(
+    session: Session,
+    task_name: str,
+    args: dict[str, Any],
+    *,
+    queue: str = DEFAULT_QUEUE,
+    scheduled_at: datetime | None = None,
+    queueing_lock: str | None = None,
+) -> int | None:
+    """Add a job in the session's transaction; None if `queueing_lock` already has a job waiting."""
+    statement = text(
+        "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock, "
+        "CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))"
+    )
+    params = {
+        "queue": queue,
+        "task": task_name,
+        "qlock": queueing_lock,
+        "args": json.dumps(args),
+        "at": scheduled_at,
+    }
+    if queueing_lock is None:
+        return int(session.execute(statement, params).scalar_one())
+    try:
+        with session.begin_nested():
+            return int(session.execute(statement, params).scalar_one())
+    except IntegrityError:
+        return None

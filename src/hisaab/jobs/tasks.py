@@ -1,0 +1,47 @@
+"""The jobs Hisaab runs. Each opens its own transactions through `runtime.database()`; a job that
+acts for a tenant binds that tenant's scope (`Database.transaction(tenant_id)`), the one job-side
+counterpart of the request boundary."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from hisaab.clocks import service as clocks
+from hisaab.core import idempotency
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.tenancy import OPERATOR_SCOPE
+from hisaab.jobs import runtime, scheduler
+from hisaab.jobs.queue import app
+from hisaab.tenants import service as tenants
+
+log = structlog.get_logger("hisaab.jobs")
+IDEMPOTENCY_TTL = timedelta(hours=48)
+
+
+@app.task(name=clocks.ADVANCE_TASK, queue="clocks", retry=5)
+def advance_test_clock(tenant_id: str, clock_id: str) -> None:
+    clocks.run_advance(runtime.database(), tenant_id, clock_id)
+
+
+@app.periodic(cron="* * * * *", periodic_id="scheduler_tick")
+@app.task(name="scheduler_tick", queue="scheduler", queueing_lock="scheduler_tick")
+def scheduler_tick(timestamp: int) -> None:
+    """Due work of every tenant's customers on the system clock, up to now."""
+    database = runtime.database()
+    with database.transaction(OPERATOR_SCOPE) as session:
+        tenant_ids = tenants.all_tenant_ids(session)
+    done = 0
+    for tenant_id in tenant_ids:
+        with database.transaction(tenant_id) as session:
+            done += scheduler.run_due(session, None, SYSTEM_CLOCK.now())
+    log.info("scheduler_tick", tenants=len(tenant_ids), done=done, deferred_at=timestamp)
+
+
+@app.periodic(cron="17 * * * *", periodic_id="purge_idempotency_keys")
+@app.task(name="purge_idempotency_keys", queue="maintenance")
+def purge_idempotency_keys(timestamp: int) -> None:
+    with runtime.database().transaction(None) as session:
+        purged = idempotency.purge_expired(session, IDEMPOTENCY_TTL)
+    log.info("idempotency_keys_purged", count=purged, deferred_at=timestamp)

@@ -1,0 +1,140 @@
+"""Structured JSON logs with request and tenant ids, Prometheus metrics, request ids, body limit.
+
+Only method, route, status, duration and ids are logged: never headers or bodies, which may carry
+secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hisaab.core.ids import new_id
+from hisaab.core.problems import PROBLEM_JSON
+
+REQUESTS = Counter("hisaab_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("hisaab_http_request_duration_seconds", "HTTP request duration", ["method", "route"])
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+access_log = structlog.get_logger("hisaab.access")
+
+
+class _BodyTooLarge(Exception):
+    """The streamed body passed the limit."""
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+class RequestContextMiddleware:
+    """Request id (kept from `X-Request-Id` when sane), access log line, metrics, body limit."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send, request_id)
+            self._observe(scope, 413, started)
+            return
+
+        received = 0
+        too_large = False
+        replaced = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal replaced
+            if too_large:  # whatever the app made of the cut-off body, the answer is 413
+                if not replaced and message["type"] == "http.response.start":
+                    replaced = True
+                    status_holder["status"] = 413
+                    await self._too_large(send, request_id)
+                return
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            if not too_large:
+                raise
+            if not replaced:
+                status_holder["status"] = 413
+                await self._too_large(send, request_id)
+        finally:
+            self._observe(scope, status_holder["status"], started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(scope["method"], template, str(status)).inc()
+        LATENCY.labels(scope["method"], template).observe(elapsed)
+        access_log.info(
+            "request", method=scope["method"], route=template, status=status, duration_ms=round(elapsed * 1000, 2)
+        )
+
+    @staticmethod
+    async def _too_large(send: Send, request_id: str) -> None:
+        body = (
+            b'{"type":"https://hisaab.dev/problems/payload_too_large","title":"Payload too large",'
+            b'"status":413,"detail":"The request body is too large.","code":"payload_too_large"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,99 @@
+"""Process configuration, read once from `HISAAB_*` environment variables.
+
+Everything is validated at start so that a typo in a URL or a too-short token stops the process
+with a message naming the variable, instead of failing on the first request.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+def _postgres_url(value: str | None, variable: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ValueError(f"{variable} is not a database URL: {exc}") from None
+    if not url.drivername.startswith("postgresql"):
+        raise ValueError(f"{variable} must be a postgresql:// URL, got {url.drivername}://")
+    return value
+
+
+class Settings(BaseSettings):
+    """What an operator can set; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="HISAAB_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description="Owner connection (runs migrations). Unset: embedded PostgreSQL.",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        description="Connection of the application role (no table ownership, no BYPASSRLS). "
+        "Unset: the owner URL with the user replaced by `app_db_role`.",
+    )
+    app_db_role: str = Field(default="hisaab_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    data_dir: Path = Path(".hisaab")
+    admin_token: str | None = Field(default=None, min_length=24)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    worker_concurrency: int = Field(default=4, ge=1, le=200)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        return _postgres_url(value, "HISAAB_DATABASE_URL")
+
+    @field_validator("app_database_url")
+    @classmethod
+    def _check_app_database_url(cls, value: str | None) -> str | None:
+        return _postgres_url(value, "HISAAB_APP_DATABASE_URL")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @cached_property
+    def pgdata(self) -> Path:
+        return (self.data_dir / "pg").resolve()
+
+
+def database_urls(owner_url: str, settings: Settings) -> tuple[URL, URL]:
+    """The owner URL (migrations) and the application-role URL, both for SQLAlchemy + psycopg."""
+    owner = make_url(owner_url).set(drivername="postgresql+psycopg")
+    if settings.app_database_url:
+        app = make_url(settings.app_database_url).set(drivername="postgresql+psycopg")
+    else:
+        app = owner.set(username=settings.app_db_role, password=None)
+    return owner, app
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; raises SettingsError with one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = "HISAAB_" + "_".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"{variable}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+class SettingsError(Exception):
+    """Configuration that cannot start the process."""

@@ -1,0 +1,121 @@
+"""Pure checks of who someone is for tax: country, state, GSTIN, VAT numbers.
+
+Checksums and formats come from python-stdnum and ISO codes from pycountry; what stays here is the
+few rules that tie them together (a GSTIN's state code fixes the state).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pycountry
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.gb import vat as gb_vat
+from stdnum.in_ import gstin as in_gstin
+
+from hisaab.tax.in_states import BY_GST_CODE
+
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+REGISTRATION_SCHEMES = ("in_gst", "eu_vat", "eu_oss", "gb_vat")
+_NON_UNION_OSS = re.compile(r"^EU\d{9}$")
+
+
+class TaxIdentityError(ValueError):
+    """A tax identity that cannot be right; `code` is the API error code, `field` the input."""
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def country_code(value: str) -> str:
+    """ISO 3166-1 alpha-2, upper case (`in` → `IN`)."""
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise TaxIdentityError("invalid_country", "country", f"{value!r} is not an ISO 3166-1 country code")
+    return code
+
+
+def state_code(country: str, value: str) -> str:
+    """The subdivision part of ISO 3166-2 (`KA` for `IN-KA`); `IN-KA` is accepted too."""
+    code = value.strip().upper()
+    if code.startswith(f"{country}-"):
+        code = code[len(country) + 1 :]
+    if pycountry.subdivisions.get(code=f"{country}-{code}") is None:
+        raise TaxIdentityError(
+            "invalid_state", "state", f"{value!r} is not an ISO 3166-2 subdivision of {country}"
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class Gstin:
+    number: str
+    state: str  # ISO 3166-2 subdivision code, e.g. KA
+
+
+def gstin(value: str) -> Gstin:
+    """A valid GSTIN and the state its first two digits name."""
+    try:
+        number = in_gstin.validate(value)
+    except stdnum_errors.ValidationError as exc:
+        raise TaxIdentityError("invalid_gstin", "gstin", f"{value!r} is not a valid GSTIN: {exc}") from None
+    state = BY_GST_CODE.get(number[:2])
+    if state is None:
+        raise TaxIdentityError(
+            "invalid_gstin", "gstin", f"GSTIN {number} has state code {number[:2]}, which names no state"
+        )
+    return Gstin(number=number, state=state.iso_code)
+
+
+@dataclass(frozen=True)
+class VatId:
+    number: str  # with its country prefix, e.g. DE136695976
+    country: str  # ISO country of the number (GR for EL)
+
+
+def vat_id(value: str, field: str = "vat_id") -> VatId:
+    """A VAT number of an EU member state or the UK, with a valid checksum."""
+    compact = re.sub(r"[\s.\-]", "", value).upper()
+    try:
+        if compact.startswith(("GB", "XI")):
+            number = compact[:2] + gb_vat.validate(compact[2:])
+            return VatId(number=number, country="GB")
+        number = eu_vat.validate(compact)
+    except stdnum_errors.ValidationError as exc:
+        raise TaxIdentityError("invalid_vat_id", field, f"{value!r} is not a valid VAT number: {exc}") from None
+    prefix = number[:2]
+    country = "GR" if prefix == "EL" else prefix
+    if country not in EU_MEMBER_STATES:
+        raise TaxIdentityError("invalid_vat_id", field, f"{value!r} is not an EU or UK VAT number")
+    return VatId(number=number, country=country)
+
+
+def registration_number(scheme: str, number: str) -> str:
+    """The normalized number of one tax registration, checked for its scheme."""
+    field = "tax_registrations"
+    if scheme == "in_gst":
+        return gstin(number).number
+    if scheme == "eu_vat":
+        vat = vat_id(number, field)
+        if vat.country == "GB":
+            raise TaxIdentityError("invalid_vat_id", field, "an eu_vat registration needs an EU VAT number")
+        return vat.number
+    if scheme == "gb_vat":
+        vat = vat_id(number, field)
+        if vat.country != "GB":
+            raise TaxIdentityError("invalid_vat_id", field, "a gb_vat registration needs a UK VAT number")
+        return vat.number
+    if scheme == "eu_oss":
+        compact = number.strip().upper()
+        if not _NON_UNION_OSS.match(compact):
+            raise TaxIdentityError(
+                "invalid_registration", field, "a non-Union OSS number has the form EU + 9 digits"
+            )
+        return compact
+    raise TaxIdentityError("invalid_registration", field, f"unknown tax scheme {scheme!r}")

@@ -1,0 +1,46 @@
+"""All SQL of the tenants domain. Row-level security limits every query to the caller's scope."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.tenants.models import ApiKey, Tenant
+
+
+def add(session: Session, obj: Tenant | ApiKey) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant | None:
+    return session.get(Tenant, tenant_id)
+
+
+def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
+    return fetch_page(session, select(Tenant), Tenant.id, page)
+
+
+def get_key(session: Session, tenant_id: str, key_id: str, *, for_update: bool = False) -> ApiKey | None:
+    return session.get(ApiKey, (tenant_id, key_id), with_for_update=for_update)
+
+
+def list_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
+    return fetch_page(session, select(ApiKey), ApiKey.id, page)
+
+
+def resolve_key(session: Session, secret_hash: str) -> tuple[str, str] | None:
+    """(tenant_id, key_id) of a live key, before any tenant scope exists.
+
+    Runs through a SECURITY DEFINER function that can only answer this one question, so
+    authentication needs no cross-tenant read access.
+    """
+    row = session.execute(
+        text("SELECT tenant_id, key_id FROM hisaab_resolve_api_key(:hash)"), {"hash": secret_hash}
+    ).first()
+    return (row.tenant_id, row.key_id) if row else None
+
+
+def all_tenant_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))

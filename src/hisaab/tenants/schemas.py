@@ -1,0 +1,103 @@
+"""The tenant API's shapes (API.md "Tenants and keys")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from hisaab.core.schemas import InputModel
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class Address(InputModel):
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    state: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=2)
+
+
+class TaxRegistration(InputModel):
+    scheme: Literal["in_gst", "eu_vat", "eu_oss", "gb_vat"]
+    number: str = Field(min_length=1, max_length=40)
+
+
+class DunningSettings(InputModel):
+    retry_days: list[int] = Field(default=[1, 3, 5], max_length=10)
+    final_action: Literal["cancel", "unpaid", "past_due"] = "cancel"
+
+    @field_validator("retry_days")
+    @classmethod
+    def _increasing(cls, days: list[int]) -> list[int]:
+        if any(day < 1 or day > 90 for day in days):
+            raise ValueError("each retry day must be between 1 and 90")
+        if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+            raise ValueError("retry days must be strictly increasing")
+        return days
+
+
+class TenantCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(min_length=2, max_length=2, examples=["IN"])
+    state: str | None = Field(default=None, max_length=6, examples=["KA"])
+    gstin: str | None = Field(default=None, max_length=20, examples=["29AAACA1234A1ZG"])
+    base_currency: str = Field(min_length=3, max_length=3, examples=["INR"])
+    timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Kolkata"])
+    invoice_prefix: str | None = Field(default=None, max_length=10, examples=["ACME"])
+    lut: bool = False
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    address: Address | None = None
+    tax_registrations: list[TaxRegistration] = Field(default_factory=list, max_length=10)
+
+
+class TenantUpdate(InputModel):
+    """PATCH: only the fields present change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    address: Address | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    invoice_prefix: str | None = Field(default=None, max_length=10)
+    lut: bool | None = None
+    tax_registrations: list[TaxRegistration] | None = Field(default=None, max_length=10)
+    dunning: DunningSettings | None = None
+
+
+class TenantOut(BaseModel):
+    object: Literal["tenant"] = "tenant"
+    id: str
+    name: str
+    country: str
+    state: str | None
+    gstin: str | None
+    base_currency: str
+    timezone: str
+    invoice_prefix: str
+    lut: bool
+    email: str | None
+    address: dict[str, Any] | None
+    tax_registrations: list[TaxRegistration]
+    dunning: DunningSettings
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyOut(BaseModel):
+    object: Literal["api_key"] = "api_key"
+    id: str
+    redacted_secret: str = Field(description="`sk_…` and the secret's last four characters.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="Shown once; Hisaab keeps only its hash.")
+
+
+class TenantCreated(BaseModel):
+    tenant: TenantOut
+    api_key: ApiKeyCreated

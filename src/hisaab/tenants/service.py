@@ -1,0 +1,145 @@
+"""Use cases of tenants and their API keys."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hisaab.core.errors import not_found, unauthorized
+from hisaab.core.ids import looks_like, new_id
+from hisaab.core.pagination import PageRequest, Slice
+from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
+from hisaab.tenants import keys, repository, rules
+from hisaab.tenants.models import ApiKey, Tenant
+from hisaab.tenants.schemas import DunningSettings, TenantCreate, TenantUpdate
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str
+
+
+def authenticate(session: Session, authorization: str | None, admin_token: str | None) -> Principal:
+    """The principal behind an `Authorization: Bearer …` header, or 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorized("Send `Authorization: Bearer <key>`.")
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return OPERATOR
+    if token.startswith(keys.SECRET_PREFIX) and token.isascii():
+        found = repository.resolve_key(session, keys.secret_hash(token))
+        if found is not None:
+            tenant_id, key_id = found
+            return tenant_principal(tenant_id, key_id)
+    raise unauthorized("The API key is not valid or has been revoked.")
+
+
+def _profile_registrations(data: TenantCreate | TenantUpdate) -> list[tuple[str, str]]:
+    return [(r.scheme, r.number) for r in data.tax_registrations or []]
+
+
+def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[Tenant, IssuedKey]:
+    profile = rules.tax_profile(data.country, data.state, data.gstin, data.lut, _profile_registrations(data))
+    tenant = Tenant(
+        id=new_id("ten"),
+        name=data.name,
+        country=profile.country,
+        state=profile.state,
+        gstin=profile.gstin,
+        base_currency=rules.currency(data.base_currency),
+        timezone=rules.timezone_name(data.timezone),
+        invoice_prefix=rules.invoice_prefix(data.invoice_prefix, data.name, profile.gstin is not None),
+        lut=profile.lut,
+        email=data.email,
+        address=data.address.model_dump(exclude_none=True) if data.address else None,
+        tax_registrations=[{"scheme": s, "number": n} for s, n in profile.registrations],
+        dunning=DunningSettings().model_dump(),
+        created_at=now,
+        updated_at=now,
+    )
+    repository.add(session, tenant)
+    return tenant, _issue_key(session, tenant.id, now)
+
+
+def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
+    return repository.list_tenants(session, page)
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant:
+    tenant = repository.get_tenant(session, tenant_id) if looks_like("ten", tenant_id) else None
+    if tenant is None:
+        raise not_found("tenant", tenant_id)
+    return tenant
+
+
+def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: datetime) -> Tenant:
+    tenant = get_tenant(session, tenant_id)
+    fields = patch.model_fields_set
+    if fields & {"lut", "tax_registrations"}:
+        registrations = (
+            _profile_registrations(patch)
+            if "tax_registrations" in fields
+            else [(r["scheme"], r["number"]) for r in tenant.tax_registrations]
+        )
+        lut = tenant.lut if patch.lut is None else patch.lut
+        profile = rules.tax_profile(tenant.country, tenant.state, tenant.gstin, lut, registrations)
+        tenant.lut = profile.lut
+        tenant.tax_registrations = [{"scheme": s, "number": n} for s, n in profile.registrations]
+    if patch.name is not None:
+        tenant.name = patch.name
+    if "email" in fields:
+        tenant.email = patch.email
+    if "address" in fields:
+        tenant.address = patch.address.model_dump(exclude_none=True) if patch.address else None
+    if patch.timezone is not None:
+        tenant.timezone = rules.timezone_name(patch.timezone)
+    if patch.invoice_prefix is not None:
+        tenant.invoice_prefix = rules.invoice_prefix(patch.invoice_prefix, tenant.name, tenant.gstin is not None)
+    if patch.dunning is not None:
+        tenant.dunning = patch.dunning.model_dump()
+    tenant.updated_at = now
+    session.flush()
+    return tenant
+
+
+def _issue_key(session: Session, tenant_id: str, now: datetime) -> IssuedKey:
+    secret = keys.new_secret()
+    key = ApiKey(
+        tenant_id=tenant_id,
+        id=new_id("key"),
+        secret_hash=keys.secret_hash(secret),
+        last4=secret[-4:],
+        created_at=now,
+        revoked_at=None,
+    )
+    repository.add(session, key)
+    return IssuedKey(key=key, secret=secret)
+
+
+def create_api_key(session: Session, tenant_id: str, now: datetime) -> IssuedKey:
+    return _issue_key(session, tenant_id, now)
+
+
+def list_api_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
+    return repository.list_keys(session, page)
+
+
+def revoke_api_key(session: Session, tenant_id: str, key_id: str, now: datetime) -> ApiKey:
+    """Revoked keys stop authenticating on the very next request; revoking twice is harmless."""
+    key = repository.get_key(session, tenant_id, key_id, for_update=True) if looks_like("key", key_id) else None
+    if key is None:
+        raise not_found("api_key", key_id)
+    if key.revoked_at is None:
+        key.revoked_at = now
+        session.flush()
+    return key
+
+
+def all_tenant_ids(session: Session) -> list[str]:
+    """Every tenant's id; only the operator scope sees them all."""
+    return repository.all_tenant_ids(session)
