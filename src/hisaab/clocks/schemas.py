@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from hisaab.core.schemas import InputModel
+from hisaab.core.schemas import InputModel, Rfc3339
 
 
 class TestClockCreate(InputModel):
     __test__ = False
 
-    frozen_time: AwareDatetime = Field(examples=["2026-01-31T10:00:00Z"])
+    frozen_time: Rfc3339 = Field(examples=["2026-01-31T10:00:00Z"])
     name: str | None = Field(default=None, max_length=200)
 
 
 class TestClockAdvance(InputModel):
-    frozen_time: AwareDatetime
+    frozen_time: Rfc3339
 
 
 class TestClockOut(BaseModel):

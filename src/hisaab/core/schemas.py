@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    field_validator,
+)
 
 
 def _check_text(value: Any) -> Any:
@@ -28,3 +36,19 @@ class InputModel(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         return _check_text(value)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 timestamp string such as 2026-01-31T10:00:00Z")
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp out of range") from None
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_to_utc)]

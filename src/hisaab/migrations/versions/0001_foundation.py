@@ -157,3 +157,27 @@ def downgrade() -> None:
         op.drop_table(table)
     op.execute("DROP FUNCTION IF EXISTS hisaab_resolve_api_key(text)")
     op.execute("DROP FUNCTION IF EXISTS hisaab_purge_idempotency_keys(interval)")
+    # procrastinate ships no uninstall script: drop its tables, functions and types by name.
+    op.execute(
+        """
+        DO $$
+        DECLARE item record;
+        BEGIN
+            FOR item IN SELECT tablename FROM pg_tables
+                        WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%' LOOP
+                EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', item.tablename);
+            END LOOP;
+            FOR item IN SELECT p.oid::regprocedure AS signature FROM pg_proc p
+                        WHERE p.pronamespace = current_schema()::regnamespace
+                          AND p.proname LIKE 'procrastinate%' LOOP
+                EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', item.signature);
+            END LOOP;
+            FOR item IN SELECT t.typname FROM pg_type t
+                        WHERE t.typnamespace = current_schema()::regnamespace
+                          AND t.typname LIKE 'procrastinate%' AND t.typtype IN ('e', 'c') LOOP
+                EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', item.typname);
+            END LOOP;
+        END
+        $$;
+        """
+    )

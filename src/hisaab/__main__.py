@@ -1,0 +1,3 @@
+from hisaab.cli import main
+
+main()

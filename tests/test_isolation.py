@@ -1,0 +1,258 @@
+"""Tenant isolation: another tenant's id is 404 everywhere, lists never leak, and PostgreSQL
+itself (row-level security) hides every row from a connection with no tenant scope.
+
+New resources join RESOURCES; `test_every_id_route_is_in_the_suite` fails until they do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+
+from hisaab import migrations
+from hisaab.app import create_app
+from hisaab.db import Database
+from hisaab.settings import Settings, database_urls
+from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, TenantHandle, create_database, drop_database
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A kind of object a tenant owns, how to make one, and every route that takes its id."""
+
+    name: str
+    create: Callable[[TenantHandle], str]
+    requests: tuple[tuple[str, str, dict[str, Any] | None], ...]
+    list_path: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _api_key(t: TenantHandle) -> str:
+    response = t.http.post("/v1/api_keys")
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _test_clock(t: TenantHandle) -> str:
+    response = t.http.post("/v1/test_clocks", json={"frozen_time": "2026-01-31T10:00:00Z"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+RESOURCES = (
+    Resource(
+        "api_key",
+        _api_key,
+        (("DELETE", "/v1/api_keys/{id}", None),),
+        "/v1/api_keys",
+    ),
+    Resource(
+        "test_clock",
+        _test_clock,
+        (
+            ("GET", "/v1/test_clocks/{id}", None),
+            ("POST", "/v1/test_clocks/{id}/advance", {"frozen_time": "2026-02-28T10:00:00Z"}),
+            ("DELETE", "/v1/test_clocks/{id}", None),
+        ),
+        "/v1/test_clocks",
+    ),
+)
+# Routes with an id that only the operator may call; tenants get 403 whatever the id.
+OPERATOR_ID_ROUTES = {("GET", "/v1/tenants/{tenant_id}")}
+# Tables without tenant_id: the job queue (no tenant data in it but ids) and Alembic's.
+GLOBAL_TABLES_PREFIXES = ("procrastinate_", "alembic_version")
+
+
+def _routes_with_ids(app: Any) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith("/v1/") and "{" in route.path:
+            for method in route.methods:
+                found.add((method, route.path))
+    return found
+
+
+def _template(path: str) -> str:
+    return path.split("{")[0] + "{id}" + path.split("}", 1)[1]
+
+
+def test_every_id_route_is_in_the_suite(app: Any) -> None:
+    covered = {(method, path) for r in RESOURCES for method, path, _ in r.requests}
+    missing = {
+        (method, path)
+        for method, path in _routes_with_ids(app)
+        if (method, _template(path)) not in covered and (method, path) not in OPERATOR_ID_ROUTES
+    }
+    assert not missing, f"add these routes to RESOURCES in {__file__}: {sorted(missing)}"
+
+
+def check_isolated(resource: Resource, owner: TenantHandle, intruder: TenantHandle) -> None:
+    """The intruder cannot see or touch the owner's object; the owner still can."""
+    object_id = resource.create(owner)
+    for method, template, body in resource.requests:
+        response = intruder.http.request(method, template.format(id=object_id), json=body)
+        assert response.status_code == 404, f"{method} {template}: {response.status_code} {response.text}"
+        assert response.json()["code"] == "resource_missing"
+        assert object_id in response.json()["detail"]
+        assert owner.id not in response.text
+    if resource.list_path:
+        intruder_ids = {o["id"] for o in intruder.http.get(resource.list_path, params={"limit": 100}).json()["data"]}
+        owner_ids = {o["id"] for o in owner.http.get(resource.list_path, params={"limit": 100}).json()["data"]}
+        assert object_id not in intruder_ids, f"{resource.list_path} lists another tenant's object"
+        assert object_id in owner_ids, "the owner's own list still shows it (nothing was deleted)"
+    for method, template, _ in resource.requests:
+        if method == "GET":
+            assert owner.http.get(template.format(id=object_id)).status_code == 200
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
+def test_other_tenants_objects_are_404(resource: Resource, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    check_isolated(resource, tenant, other_tenant)
+    check_isolated(resource, other_tenant, tenant)
+
+
+def test_tenant_scoped_singletons_show_only_own_data(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    assert tenant.http.get("/v1/tenant").json()["id"] == tenant.id
+    assert other_tenant.http.get("/v1/tenant").json()["id"] == other_tenant.id
+    tenant.http.post("/v1/test_clocks", json={"frozen_time": "2026-01-01T00:00:00Z"})
+    actors = {e["actor"] for e in other_tenant.http.get("/v1/audit_log", params={"limit": 100}).json()["data"]}
+    assert actors <= {other_tenant.key_id} | {k["id"] for k in other_tenant.http.get("/v1/api_keys").json()["data"]}
+
+
+def test_operator_only_routes_refuse_tenant_keys_whatever_the_id(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    own = tenant.http.get(f"/v1/tenants/{tenant.id}")
+    other = tenant.http.get(f"/v1/tenants/{other_tenant.id}")
+    assert own.status_code == other.status_code == 403
+    assert own.json()["code"] == other.json()["code"]
+
+
+def tenant_tables(connection: Any) -> list[str]:
+    return list(
+        connection.execute(
+            text(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND column_name = 'tenant_id' ORDER BY 1"
+            )
+        ).scalars()
+    )
+
+
+def check_no_rows_without_scope(app_url: URL, owner_url: URL) -> None:
+    """As the app role with no tenant scope, every tenant table (and tenants) looks empty."""
+    owner = create_engine(owner_url)
+    app_engine = create_engine(app_url)
+    try:
+        with owner.connect() as connection:
+            tables = [*tenant_tables(connection), "tenants"]
+            populated = {t for t in tables if connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() > 0}
+        assert populated, "the check needs rows to hide"
+        with app_engine.connect() as connection:
+            visible = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in populated}
+        leaking = {t: n for t, n in visible.items() if n}
+        assert not leaking, f"rows visible without a tenant scope: {leaking}"
+    finally:
+        owner.dispose()
+        app_engine.dispose()
+
+
+def test_raw_sql_as_app_role_without_scope_sees_nothing(
+    test_db: Any, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    _test_clock(tenant)
+    _api_key(other_tenant)
+    check_no_rows_without_scope(test_db.app_url, test_db.owner_url)
+
+
+def test_every_tenant_table_has_row_level_security(test_db: Any) -> None:
+    engine = create_engine(test_db.owner_url)
+    try:
+        with engine.connect() as connection:
+            tables = tenant_tables(connection)
+            all_tables = set(
+                connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+            )
+            rls = dict(
+                connection.execute(
+                    text("SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace")
+                ).all()
+            )
+            policies = set(connection.execute(text("SELECT tablename FROM pg_policies")).scalars())
+    finally:
+        engine.dispose()
+    assert "test_clocks" in tables and "api_keys" in tables
+    for table in [*tables, "tenants"]:
+        assert rls[table], f"{table} has no row-level security"
+        assert table in policies, f"{table} has no policy"
+    unexplained = {
+        t for t in all_tables - set(tables) - {"tenants"} if not t.startswith(GLOBAL_TABLES_PREFIXES)
+    }
+    assert not unexplained, f"tables without tenant_id: {unexplained}"
+
+
+def test_app_role_cannot_bypass_row_level_security(test_db: Any) -> None:
+    engine = create_engine(test_db.app_url)
+    try:
+        with engine.connect() as connection:
+            role = connection.execute(
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            ).one()
+            owned = connection.execute(
+                text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert role.rolsuper is False
+    assert role.rolbypassrls is False
+    assert owned == 0
+
+
+def test_scope_is_set_in_one_place_only() -> None:
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parent.parent / "src" / "hisaab"
+    setters = [p for p in src.rglob("*.py") if "app.tenant_id', :" in p.read_text()]
+    assert [p.name for p in setters] == ["db.py"]
+
+
+@pytest.fixture
+def leaky_app(cluster_url: str, worker_id: str) -> Iterator[tuple[Any, URL, URL]]:
+    """A throwaway database whose test_clocks table lost its row-level security."""
+    name = f"hisaab_leak_{worker_id}_{os.getpid()}"
+    owner = create_database(cluster_url, name)
+    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
+    migrations.upgrade(owner_url, app_url)
+    engine = create_engine(owner_url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE test_clocks DISABLE ROW LEVEL SECURITY"))
+    engine.dispose()
+    database = Database.connect(app_url, pool_size=2)
+    yield create_app(database, ADMIN_TOKEN), app_url, owner_url
+    database.dispose()
+    drop_database(cluster_url, name)
+
+
+def test_the_suite_catches_a_missing_policy(leaky_app: tuple[Any, URL, URL]) -> None:
+    app, app_url, owner_url = leaky_app
+    handles = []
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as operator:
+        for name in ("Leaky One", "Leaky Two"):
+            body = operator.post("/v1/tenants", json={**INDIAN_TENANT, "name": name}).json()
+            http = TestClient(app, headers={"Authorization": f"Bearer {body['api_key']['secret']}"})
+            handles.append(TenantHandle(body["tenant"]["id"], body["api_key"]["secret"], body["api_key"]["id"], http))
+    clocks = next(r for r in RESOURCES if r.name == "test_clock")
+    keys = next(r for r in RESOURCES if r.name == "api_key")
+    check_isolated(keys, handles[0], handles[1])  # still protected
+    with pytest.raises(AssertionError, match="test_clocks"):
+        check_isolated(clocks, handles[0], handles[1])
+    with pytest.raises(AssertionError, match="test_clocks"):
+        check_no_rows_without_scope(app_url, owner_url)
+    for handle in handles:
+        handle.http.close()
