@@ -40,7 +40,9 @@ class AppRuntime:
         audit.record_call(session, principal, call, SYSTEM_CLOCK.now())
 
 
-def create_app(database: Database, admin_token: str | None, max_body_bytes: int = 8 * 1024 * 1024) -> FastAPI:
+def create_app(
+    database: Database, admin_token: str | None, max_body_bytes: int = 8 * 1024 * 1024
+) -> FastAPI:
     app = FastAPI(title="Hisaab", version="1.0.0", description=DESCRIPTION)
     app.state.runtime = AppRuntime(db=database, admin_token=admin_token)
     problems.install(app)

@@ -26,7 +26,9 @@ from hisaab.jobs import queue, runtime
 from hisaab.observability import configure_logging
 from hisaab.settings import Settings, SettingsError, database_urls, load_settings
 
-cli = typer.Typer(help="Hisaab: self-hostable multi-tenant billing.", no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Hisaab: self-hostable multi-tenant billing.", no_args_is_help=True, add_completion=False
+)
 HostOption = Annotated[str | None, typer.Option(help="Interface to listen on [env HISAAB_HOST].")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [env HISAAB_PORT].")]
 
@@ -96,7 +98,9 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
     database = Database.connect(env.app_url, env.settings.db_pool_size)
     runtime.configure(database)
     app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off"))
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
     queue.configure(_libpq(env.app_url))
     job_app = queue.app
     stop = asyncio.Event()
@@ -110,12 +114,15 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
                 tasks.append(
                     asyncio.create_task(
                         job_app.run_worker_async(
-                            concurrency=env.settings.worker_concurrency, install_signal_handlers=False
+                            concurrency=env.settings.worker_concurrency,
+                            install_signal_handlers=False,
                         ),
                         name="worker",
                     )
                 )
-            tasks.append(asyncio.create_task(_announce(server, host, port, env.settings), name="announce"))
+            tasks.append(
+                asyncio.create_task(_announce(server, host, port, env.settings), name="announce")
+            )
             stopper = asyncio.create_task(stop.wait(), name="stop")
             await asyncio.wait([stopper, *tasks[:-1]], return_when=asyncio.FIRST_COMPLETED)
             server.should_exit = True
@@ -124,7 +131,9 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
             stopper.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             for result in results:
-                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                if isinstance(result, BaseException) and not isinstance(
+                    result, asyncio.CancelledError
+                ):
                     raise result
     finally:
         database.dispose()
@@ -134,9 +143,9 @@ async def _announce(server: uvicorn.Server, host: str, port: int, settings: Sett
     while not server.started:
         await asyncio.sleep(0.05)
     token = _admin_token(settings)
-    print(f"Hisaab is running at http://{host}:{port}", flush=True)  # noqa: T201
-    print(f"Operator token: {token}", flush=True)  # noqa: T201
-    print("Stop with Ctrl-C.", flush=True)  # noqa: T201
+    print(f"Hisaab is running at http://{host}:{port}", flush=True)
+    print(f"Operator token: {token}", flush=True)
+    print("Stop with Ctrl-C.", flush=True)
 
 
 @cli.command()
@@ -144,14 +153,18 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     """Everything in one process: (embedded) PostgreSQL, migrations, API, worker, scheduler."""
     with _environment() as env:
         migrations.upgrade(env.owner_url, env.app_url)
-        asyncio.run(_serve(env, host or env.settings.host, port or env.settings.port, with_worker=True))
+        asyncio.run(
+            _serve(env, host or env.settings.host, port or env.settings.port, with_worker=True)
+        )
 
 
 @cli.command()
 def api(host: HostOption = None, port: PortOption = None) -> None:
     """The HTTP API alone (run `hisaab worker` beside it)."""
     with _environment() as env:
-        asyncio.run(_serve(env, host or env.settings.host, port or env.settings.port, with_worker=False))
+        asyncio.run(
+            _serve(env, host or env.settings.host, port or env.settings.port, with_worker=False)
+        )
 
 
 @cli.command()
@@ -176,7 +189,9 @@ def migrate() -> None:
 
 
 @cli.command()
-def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None) -> None:
+def openapi(
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
     """Print the OpenAPI document (generated from the code)."""
     app = create_app(Database.connect(URL.create("postgresql+psycopg")), None)
     text = json.dumps(app.openapi(), indent=2, sort_keys=True)

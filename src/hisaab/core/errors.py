@@ -47,7 +47,10 @@ class HisaabError(Exception):
 def not_found(kind: str, object_id: str) -> HisaabError:
     """Also the answer for another tenant's object: its existence is not revealed."""
     return HisaabError(
-        code="resource_missing", status=404, title="Not found", detail=f"No such {kind}: {object_id}"
+        code="resource_missing",
+        status=404,
+        title="Not found",
+        detail=f"No such {kind}: {object_id}",
     )
 
 

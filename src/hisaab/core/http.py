@@ -28,7 +28,9 @@ from hisaab.core.tenancy import Principal, PrincipalKind
 from hisaab.db import Database, bind_scope
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-bearer_scheme = HTTPBearer(auto_error=False, description="A tenant key `sk_…` or the operator token.")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="A tenant key `sk_…` or the operator token."
+)
 log = structlog.get_logger("hisaab.http")
 
 

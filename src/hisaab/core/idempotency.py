@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import Integer, LargeBinary, Text, select, text
 from sqlalchemy.exc import DataError
@@ -47,14 +48,24 @@ class StoredResponse:
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """Same request ⇔ same fingerprint; JSON bodies compare by value, not by whitespace."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+        parsed = json.loads(body, parse_float=Decimal, parse_int=Decimal)
+        canonical = json.dumps(
+            parsed, sort_keys=True, separators=(",", ":"), default=_number
+        ).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _number(value: object) -> dict[str, str]:
+    """JSON numbers compare by exact value (1.0 == 1, 1e400 != 2e400), never through float.
+    The NUL in the marker cannot appear in a body that passes validation."""
+    assert isinstance(value, Decimal)
+    return {"\x00number": str(value.normalize())}
 
 
 def validate_key(key: str) -> None:
@@ -67,7 +78,9 @@ def validate_key(key: str) -> None:
         )
 
 
-def claim(session: Session, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+def claim(
+    session: Session, scope: str, key: str, request_fingerprint: str
+) -> StoredResponse | None:
     """Lock the key for this transaction; the earlier response if the request was already done.
 
     Raises 409 while another request holds the key and 422 if the key came with another request.

@@ -39,9 +39,13 @@ def decode_cursor(cursor: str) -> str:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
-        raise invalid("invalid_cursor", "The cursor is not one this API returned.", ("query", "cursor")) from None
+        raise invalid(
+            "invalid_cursor", "The cursor is not one this API returned.", ("query", "cursor")
+        ) from None
     if not value.isprintable() or "_" not in value:
-        raise invalid("invalid_cursor", "The cursor is not one this API returned.", ("query", "cursor"))
+        raise invalid(
+            "invalid_cursor", "The cursor is not one this API returned.", ("query", "cursor")
+        )
     return value
 
 
@@ -66,18 +70,22 @@ class Slice(Generic[T]):
 
 def fetch_page(
     session: Session,
-    statement: Select[tuple[T]],
+    statement: Select[Any],
     id_column: InstrumentedAttribute[str],
     request: PageRequest,
 ) -> Slice[T]:
     """Run `statement` for one page, newest first; the caller adds its filters beforehand."""
     if request.before_id is not None:
         statement = statement.where(id_column < request.before_id)
-    rows = list(session.scalars(statement.order_by(id_column.desc()).limit(request.limit + 1)))
+    rows: list[T] = list(
+        session.scalars(statement.order_by(id_column.desc()).limit(request.limit + 1))
+    )
     has_more = len(rows) > request.limit
     items = rows[: request.limit]
     last_id: Any = getattr(items[-1], id_column.key) if has_more and items else None
-    return Slice(items=items, has_more=has_more, next_cursor=encode_cursor(last_id) if last_id else None)
+    return Slice(
+        items=items, has_more=has_more, next_cursor=encode_cursor(last_id) if last_id else None
+    )
 
 
 U = TypeVar("U")
@@ -85,4 +93,8 @@ U = TypeVar("U")
 
 def page_of(found: Slice[T], present: Callable[[T], U]) -> Page[U]:
     """The API's list envelope around one fetched slice."""
-    return Page(data=[present(item) for item in found.items], has_more=found.has_more, next_cursor=found.next_cursor)
+    return Page(
+        data=[present(item) for item in found.items],
+        has_more=found.has_more,
+        next_cursor=found.next_cursor,
+    )

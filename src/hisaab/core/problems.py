@@ -48,9 +48,7 @@ def from_validation_error(exc: RequestValidationError) -> HisaabError:
             title="Bad request",
             detail="The request body is not valid JSON.",
         )
-    fields = tuple(
-        FieldError(loc=tuple(e.get("loc", ())), msg=_message(e)) for e in errors
-    )
+    fields = tuple(FieldError(loc=tuple(e.get("loc", ())), msg=_message(e)) for e in errors)
     summary = "; ".join(
         f"{'.'.join(str(p) for p in f.loc[1:] or f.loc)}: {f.msg}" for f in fields[:5]
     )

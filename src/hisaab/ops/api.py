@@ -36,7 +36,9 @@ def _readiness(database: Database) -> tuple[bool, dict[str, str | None]]:
     }
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable or migrations pending"}})
+@router.get(
+    "/readyz", responses={503: {"description": "Database unreachable or migrations pending"}}
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database answers and its schema is at the code's migration head."""
     ready, body = await run_in_threadpool(_readiness, request.app.state.runtime.db)

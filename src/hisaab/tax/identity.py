@@ -11,17 +11,23 @@ from dataclasses import dataclass
 
 import pycountry
 from stdnum import exceptions as stdnum_errors
+from stdnum import luhn
 from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin as in_gstin
+from stdnum.in_ import pan as in_pan
 
 from hisaab.tax.in_states import BY_GST_CODE
 
 EU_MEMBER_STATES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
 REGISTRATION_SCHEMES = ("in_gst", "eu_vat", "eu_oss", "gb_vat")
-_NON_UNION_OSS = re.compile(r"^EU\d{9}$")
+_NON_UNION_OSS = re.compile(r"^EU[0-9]{9}$")
+_GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class TaxIdentityError(ValueError):
@@ -36,8 +42,11 @@ class TaxIdentityError(ValueError):
 def country_code(value: str) -> str:
     """ISO 3166-1 alpha-2, upper case (`in` → `IN`)."""
     code = value.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise TaxIdentityError("invalid_country", "country", f"{value!r} is not an ISO 3166-1 country code")
+    found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    if found is None:
+        raise TaxIdentityError(
+            "invalid_country", "country", f"{value!r} is not an ISO 3166-1 country code"
+        )
     return code
 
 
@@ -46,7 +55,8 @@ def state_code(country: str, value: str) -> str:
     code = value.strip().upper()
     if code.startswith(f"{country}-"):
         code = code[len(country) + 1 :]
-    if pycountry.subdivisions.get(code=f"{country}-{code}") is None:
+    subdivision = pycountry.subdivisions.get(code=f"{country}-{code}")  # type: ignore[no-untyped-call]
+    if subdivision is None:
         raise TaxIdentityError(
             "invalid_state", "state", f"{value!r} is not an ISO 3166-2 subdivision of {country}"
         )
@@ -59,16 +69,34 @@ class Gstin:
     state: str  # ISO 3166-2 subdivision code, e.g. KA
 
 
+def _validate_gstin(value: str) -> str:
+    """python-stdnum's GSTIN check, extended to state codes its table lacks (38, Ladakh): the
+    same PAN, format and check-digit rules, applied with stdnum's own pieces."""
+    try:
+        return str(in_gstin.validate(value))
+    except stdnum_errors.InvalidComponent:
+        number = str(in_gstin.compact(value))
+        if number[:2] not in BY_GST_CODE or number[12] == "0" or number[13] != "Z":
+            raise
+        in_pan.validate(number[2:12])
+        luhn.validate(number, _GSTIN_ALPHABET)
+        return number
+
+
 def gstin(value: str) -> Gstin:
     """A valid GSTIN and the state its first two digits name."""
     try:
-        number = in_gstin.validate(value)
+        number = _validate_gstin(value)
     except stdnum_errors.ValidationError as exc:
-        raise TaxIdentityError("invalid_gstin", "gstin", f"{value!r} is not a valid GSTIN: {exc}") from None
+        raise TaxIdentityError(
+            "invalid_gstin", "gstin", f"{value!r} is not a valid GSTIN: {exc}"
+        ) from None
     state = BY_GST_CODE.get(number[:2])
     if state is None:
         raise TaxIdentityError(
-            "invalid_gstin", "gstin", f"GSTIN {number} has state code {number[:2]}, which names no state"
+            "invalid_gstin",
+            "gstin",
+            f"GSTIN {number} has state code {number[:2]}, which names no state",
         )
     return Gstin(number=number, state=state.iso_code)
 
@@ -88,7 +116,9 @@ def vat_id(value: str, field: str = "vat_id") -> VatId:
             return VatId(number=number, country="GB")
         number = eu_vat.validate(compact)
     except stdnum_errors.ValidationError as exc:
-        raise TaxIdentityError("invalid_vat_id", field, f"{value!r} is not a valid VAT number: {exc}") from None
+        raise TaxIdentityError(
+            "invalid_vat_id", field, f"{value!r} is not a valid VAT number: {exc}"
+        ) from None
     prefix = number[:2]
     country = "GR" if prefix == "EL" else prefix
     if country not in EU_MEMBER_STATES:
@@ -104,12 +134,16 @@ def registration_number(scheme: str, number: str) -> str:
     if scheme == "eu_vat":
         vat = vat_id(number, field)
         if vat.country == "GB":
-            raise TaxIdentityError("invalid_vat_id", field, "an eu_vat registration needs an EU VAT number")
+            raise TaxIdentityError(
+                "invalid_vat_id", field, "an eu_vat registration needs an EU VAT number"
+            )
         return vat.number
     if scheme == "gb_vat":
         vat = vat_id(number, field)
         if vat.country != "GB":
-            raise TaxIdentityError("invalid_vat_id", field, "a gb_vat registration needs a UK VAT number")
+            raise TaxIdentityError(
+                "invalid_vat_id", field, "a gb_vat registration needs a UK VAT number"
+            )
         return vat.number
     if scheme == "eu_oss":
         compact = number.strip().upper()

@@ -39,7 +39,9 @@ STATES: tuple[IndianState, ...] = (
     IndianState("22", "CG", "Chhattisgarh"),
     IndianState("23", "MP", "Madhya Pradesh"),
     IndianState("24", "GJ", "Gujarat"),
-    IndianState("26", "DH", "Dadra and Nagar Haveli and Daman and Diu", ut_without_legislature=True),
+    IndianState(
+        "26", "DH", "Dadra and Nagar Haveli and Daman and Diu", ut_without_legislature=True
+    ),
     IndianState("27", "MH", "Maharashtra"),
     IndianState("29", "KA", "Karnataka"),
     IndianState("30", "GA", "Goa"),

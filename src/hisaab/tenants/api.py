@@ -17,7 +17,9 @@ from hisaab.tenants.schemas import (
     TenantUpdate,
 )
 
-operator_router = APIRouter(prefix="/v1", route_class=OperatorRoute, dependencies=AUTH, tags=["tenants"])
+operator_router = APIRouter(
+    prefix="/v1", route_class=OperatorRoute, dependencies=AUTH, tags=["tenants"]
+)
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["tenants"])
 
 TenantPath = Path(max_length=64, description="A tenant id `ten_…`.")
@@ -30,7 +32,10 @@ def present_tenant(tenant: Tenant) -> TenantOut:
 
 def present_key(key: ApiKey) -> ApiKeyOut:
     return ApiKeyOut(
-        id=key.id, redacted_secret=keys.redacted(key.last4), created_at=key.created_at, revoked_at=key.revoked_at
+        id=key.id,
+        redacted_secret=keys.redacted(key.last4),
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
     )
 
 
@@ -62,7 +67,9 @@ def get_own_tenant(session: SessionDep, tenant_id: TenantIdDep) -> TenantOut:
 
 
 @router.patch("/tenant")
-def update_own_tenant(body: TenantUpdate, session: SessionDep, tenant_id: TenantIdDep, now: NowDep) -> TenantOut:
+def update_own_tenant(
+    body: TenantUpdate, session: SessionDep, tenant_id: TenantIdDep, now: NowDep
+) -> TenantOut:
     return present_tenant(service.update_tenant(session, tenant_id, body, now))
 
 
@@ -78,6 +85,8 @@ def list_api_keys(session: SessionDep, page: PageRequestDep) -> Page[ApiKeyOut]:
 
 
 @router.delete("/api_keys/{key_id}")
-def revoke_api_key(session: SessionDep, tenant_id: TenantIdDep, now: NowDep, key_id: str = KeyPath) -> ApiKeyOut:
+def revoke_api_key(
+    session: SessionDep, tenant_id: TenantIdDep, now: NowDep, key_id: str = KeyPath
+) -> ApiKeyOut:
     """Revoke a key; requests with it fail from the next one on."""
     return present_key(service.revoke_api_key(session, tenant_id, key_id, now))

@@ -22,7 +22,9 @@ def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
     return fetch_page(session, select(Tenant), Tenant.id, page)
 
 
-def get_key(session: Session, tenant_id: str, key_id: str, *, for_update: bool = False) -> ApiKey | None:
+def get_key(
+    session: Session, tenant_id: str, key_id: str, *, for_update: bool = False
+) -> ApiKey | None:
     return session.get(ApiKey, (tenant_id, key_id), with_for_update=for_update)
 
 

@@ -43,12 +43,16 @@ def tax_profile(
         country_code = tax.country_code(country)
         state_code = tax.state_code(country_code, state) if state else None
         gst = tax.gstin(gstin) if gstin else None
-        normalized = [(scheme, tax.registration_number(scheme, number)) for scheme, number in registrations]
+        normalized = [
+            (scheme, tax.registration_number(scheme, number)) for scheme, number in registrations
+        ]
     except tax.TaxIdentityError as exc:
         raise _as_error(exc) from None
     if gst is not None:
         if country_code != "IN":
-            raise invalid("gstin_outside_india", "A GSTIN belongs to a tenant in India.", ("body", "gstin"))
+            raise invalid(
+                "gstin_outside_india", "A GSTIN belongs to a tenant in India.", ("body", "gstin")
+            )
         if state_code is not None and state_code != gst.state:
             raise invalid(
                 "gstin_state_mismatch",
@@ -59,22 +63,34 @@ def tax_profile(
     if country_code == "IN" and state_code is None:
         raise invalid("state_required", "An Indian tenant needs its state.", ("body", "state"))
     if lut and gst is None:
-        raise invalid("lut_requires_gstin", "A Letter of Undertaking needs a GSTIN.", ("body", "lut"))
+        raise invalid(
+            "lut_requires_gstin", "A Letter of Undertaking needs a GSTIN.", ("body", "lut")
+        )
     schemes: dict[str, str] = {}
     for scheme, number in normalized:
         if scheme in schemes:
-            raise invalid("duplicate_registration", f"Two {scheme} registrations.", ("body", "tax_registrations"))
+            raise invalid(
+                "duplicate_registration",
+                f"Two {scheme} registrations.",
+                ("body", "tax_registrations"),
+            )
         schemes[scheme] = number
     if "in_gst" in schemes and schemes["in_gst"] != (gst.number if gst else None):
         raise invalid(
-            "gstin_mismatch", "The in_gst registration must be the tenant's gstin.", ("body", "tax_registrations")
+            "gstin_mismatch",
+            "The in_gst registration must be the tenant's gstin.",
+            ("body", "tax_registrations"),
         )
     if gst is not None:
         schemes["in_gst"] = gst.number
-    if "eu_vat" in schemes and schemes["eu_vat"][:2] not in {country_code, "EL" if country_code == "GR" else ""}:
+    if "eu_vat" in schemes and schemes["eu_vat"][:2] not in {
+        country_code,
+        "EL" if country_code == "GR" else "",
+    }:
         raise invalid(
             "vat_country_mismatch",
-            "An eu_vat registration is a VAT number of the member state where the tenant is established.",
+            "An eu_vat registration is a VAT number of the member state where the tenant "
+            "is established.",
             ("body", "tax_registrations"),
         )
     if "eu_oss" in schemes and country_code in tax.EU_MEMBER_STATES:
@@ -94,11 +110,15 @@ def tax_profile(
 
 def timezone_name(value: str) -> str:
     if value not in available_timezones():
-        raise invalid("invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone"))
+        raise invalid(
+            "invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone")
+        )
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone")) from None
+        raise invalid(
+            "invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone")
+        ) from None
     return value
 
 
@@ -106,7 +126,9 @@ def currency(value: str) -> str:
     try:
         return normalize_currency(value)
     except CurrencyError:
-        raise invalid("invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("body", "base_currency")) from None
+        raise invalid(
+            "invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("body", "base_currency")
+        ) from None
 
 
 def invoice_prefix(value: str | None, name: str, gst_tenant: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ class DunningSettings(InputModel):
     def _increasing(cls, days: list[int]) -> list[int]:
         if any(day < 1 or day > 90 for day in days):
             raise ValueError("each retry day must be between 1 and 90")
-        if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(days)):
             raise ValueError("retry days must be strictly increasing")
         return days
 

@@ -44,7 +44,9 @@ def _profile_registrations(data: TenantCreate | TenantUpdate) -> list[tuple[str,
 
 
 def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[Tenant, IssuedKey]:
-    profile = rules.tax_profile(data.country, data.state, data.gstin, data.lut, _profile_registrations(data))
+    profile = rules.tax_profile(
+        data.country, data.state, data.gstin, data.lut, _profile_registrations(data)
+    )
     tenant = Tenant(
         id=new_id("ten"),
         name=data.name,
@@ -53,7 +55,9 @@ def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[
         gstin=profile.gstin,
         base_currency=rules.currency(data.base_currency),
         timezone=rules.timezone_name(data.timezone),
-        invoice_prefix=rules.invoice_prefix(data.invoice_prefix, data.name, profile.gstin is not None),
+        invoice_prefix=rules.invoice_prefix(
+            data.invoice_prefix, data.name, profile.gstin is not None
+        ),
         lut=profile.lut,
         email=data.email,
         address=data.address.model_dump(exclude_none=True) if data.address else None,
@@ -99,7 +103,9 @@ def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: da
     if patch.timezone is not None:
         tenant.timezone = rules.timezone_name(patch.timezone)
     if patch.invoice_prefix is not None:
-        tenant.invoice_prefix = rules.invoice_prefix(patch.invoice_prefix, tenant.name, tenant.gstin is not None)
+        tenant.invoice_prefix = rules.invoice_prefix(
+            patch.invoice_prefix, tenant.name, tenant.gstin is not None
+        )
     if patch.dunning is not None:
         tenant.dunning = patch.dunning.model_dump()
     tenant.updated_at = now
@@ -131,7 +137,11 @@ def list_api_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
 
 def revoke_api_key(session: Session, tenant_id: str, key_id: str, now: datetime) -> ApiKey:
     """Revoked keys stop authenticating on the very next request; revoking twice is harmless."""
-    key = repository.get_key(session, tenant_id, key_id, for_update=True) if looks_like("key", key_id) else None
+    key = (
+        repository.get_key(session, tenant_id, key_id, for_update=True)
+        if looks_like("key", key_id)
+        else None
+    )
     if key is None:
         raise not_found("api_key", key_id)
     if key.revoked_at is None:

@@ -29,9 +29,15 @@ def _job_queue() -> None:
     assert driver_connection is not None
     driver_connection.execute(SchemaManager.get_schema())
     role = app_role()
-    tables = op.get_bind().execute(
-        sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%'")
-    ).scalars()
+    tables = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%'"
+            )
+        )
+        .scalars()
+    )
     for table in tables:
         grant(table, "SELECT, INSERT, UPDATE, DELETE")
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
@@ -77,14 +83,19 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("revoked_at", TS, nullable=True),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name=op.f("fk_api_keys_tenant_id_tenants"), ondelete="CASCADE"
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_api_keys_tenant_id_tenants"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_api_keys_secret_hash")),
     )
     tenant_table("api_keys", "SELECT, INSERT, UPDATE")
     # The operator mints a new tenant's first key.
-    op.execute(f"CREATE POLICY operator_issues_keys ON api_keys FOR INSERT WITH CHECK ({SCOPE} = 'operator')")
+    op.execute(
+        f"CREATE POLICY operator_issues_keys ON api_keys FOR INSERT WITH CHECK ({SCOPE} = 'operator')"
+    )
     op.execute(
         """
         CREATE FUNCTION hisaab_resolve_api_key(key_hash text)
