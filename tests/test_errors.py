@@ -443,12 +443,20 @@ BAD_IDS = [
 
 
 @pytest.mark.parametrize("clock_id", BAD_IDS)
-def test_bad_test_clock_ids(tenant: TenantHandle, clock_id: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        pytest.param("GET", "", None, id="get"),
+        pytest.param("DELETE", "", None, id="delete"),
+        pytest.param("POST", "/advance", {"frozen_time": FROZEN}, id="advance"),
+    ],
+)
+def test_bad_test_clock_ids(
+    tenant: TenantHandle, method: str, suffix: str, body: Any, clock_id: str
+) -> None:
     before = clock_ids(tenant)
-    path = f"{CLOCKS}/{clock_id}"
-    assert_client_error(tenant.http.get(path))
-    assert_client_error(tenant.http.delete(path))
-    assert_client_error(tenant.http.post(f"{path}/advance", json={"frozen_time": FROZEN}))
+    response = tenant.http.request(method, f"{CLOCKS}/{clock_id}{suffix}", json=body)
+    assert_client_error(response)
     assert clock_ids(tenant) == before
 
 

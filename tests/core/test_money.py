@@ -11,7 +11,14 @@ from babel.numbers import get_currency_precision, list_currencies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hisaab.core.money import CurrencyError, Money, exponent, normalize_currency, total
+from hisaab.core.money import (
+    CurrencyError,
+    Money,
+    _known_currencies,
+    exponent,
+    normalize_currency,
+    total,
+)
 
 SAMPLE_CURRENCIES = ["INR", "USD", "EUR", "GBP", "JPY", "KRW", "CLP", "KWD", "BHD", "OMR", "JOD"]
 # PostgreSQL bigint: the range amounts are stored in.
@@ -45,9 +52,22 @@ def test_exponent_table(currency: str, digits: int) -> None:
     assert exponent(currency) == get_currency_precision(currency)
 
 
-@pytest.mark.parametrize("currency", sorted(c.upper() for c in list_currencies()))
+@pytest.mark.parametrize("currency", sorted(_known_currencies()))
 def test_exponent_matches_babel_for_every_known_currency(currency: str) -> None:
     assert exponent(currency) == int(get_currency_precision(currency))
+
+
+def test_known_currencies_are_current_iso_4217_money() -> None:
+    known = _known_currencies()
+    assert {"INR", "USD", "EUR", "JPY", "KWD", "XOF", "XAF", "XCD"} <= known
+    babel_only = {c.upper() for c in list_currencies()} - known
+    assert {"DEM", "XAU", "XTS", "XXX", "XDR"} <= babel_only
+
+
+@pytest.mark.parametrize("code", ["DEM", "XAU", "XTS", "XXX", "XDR", "CHE", "USN"])
+def test_withdrawn_and_non_money_codes_are_refused(code: str) -> None:
+    with pytest.raises(CurrencyError):
+        normalize_currency(code)
 
 
 def test_exponent_accepts_lower_case_and_rejects_unknown() -> None:

@@ -13,7 +13,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
+from typing import Any
 
 from sqlalchemy import Integer, LargeBinary, Text, select, text
 from sqlalchemy.exc import DataError
@@ -45,13 +46,24 @@ class StoredResponse:
     body: bytes
 
 
+def _canonical(value: Any) -> Any:
+    """A tagged, order-free form of parsed JSON in which no two different documents meet:
+    numbers by exact value (1 == 1.0, 1e400 != 2e400), objects without key order."""
+    if isinstance(value, dict):
+        return ("o", sorted((key, _canonical(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return ("a", [_canonical(item) for item in value])
+    if isinstance(value, Decimal):
+        exact = Context(prec=max(28, len(value.as_tuple().digits)))
+        return ("n", str(value.normalize(exact)))
+    return (type(value).__name__, value)
+
+
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """Same request ⇔ same fingerprint; JSON bodies compare by value, not by whitespace."""
+    """Same request ⇔ same fingerprint; JSON bodies compare by value, not by text."""
     try:
         parsed = json.loads(body, parse_float=Decimal, parse_int=Decimal)
-        canonical = json.dumps(
-            parsed, sort_keys=True, separators=(",", ":"), default=_number
-        ).encode()
+        canonical = repr(_canonical(parsed)).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     digest = hashlib.sha256()
@@ -59,13 +71,6 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
-
-
-def _number(value: object) -> dict[str, str]:
-    """JSON numbers compare by exact value (1.0 == 1, 1e400 != 2e400), never through float.
-    The NUL in the marker cannot appear in a body that passes validation."""
-    assert isinstance(value, Decimal)
-    return {"\x00number": str(value.normalize())}
 
 
 def validate_key(key: str) -> None:

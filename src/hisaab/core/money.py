@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
+import pycountry
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 
@@ -18,9 +19,21 @@ class CurrencyError(ValueError):
     """Not an ISO 4217 currency we know, or two currencies mixed."""
 
 
+# ISO 4217 codes that are not money one bills in: precious metals, testing and "no currency",
+# SDR and bond-market units, and fund codes that shadow a real currency.
+NOT_MONEY = frozenset(
+    {
+        "XAU", "XAG", "XPD", "XPT", "XTS", "XXX", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU",
+        "XUA", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW",
+    }
+)  # fmt: skip
+
+
 @cache
 def _known_currencies() -> frozenset[str]:
-    return frozenset(code.upper() for code in list_currencies())
+    """Current ISO 4217 currencies (pycountry) that Babel has precision data for."""
+    current = {currency.alpha_3 for currency in pycountry.currencies}
+    return frozenset(current & {code.upper() for code in list_currencies()}) - NOT_MONEY
 
 
 def normalize_currency(code: str) -> str:

@@ -26,7 +26,7 @@ EU_MEMBER_STATES = frozenset(
     }
 )  # fmt: skip
 REGISTRATION_SCHEMES = ("in_gst", "eu_vat", "eu_oss", "gb_vat")
-_NON_UNION_OSS = re.compile(r"^EU[0-9]{9}$")
+_NON_UNION_OSS = re.compile(r"EU[0-9]{9}")
 _GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -147,7 +147,7 @@ def registration_number(scheme: str, number: str) -> str:
         return vat.number
     if scheme == "eu_oss":
         compact = number.strip().upper()
-        if not _NON_UNION_OSS.match(compact):
+        if not _NON_UNION_OSS.fullmatch(compact):
             raise TaxIdentityError(
                 "invalid_registration", field, "a non-Union OSS number has the form EU + 9 digits"
             )

@@ -13,7 +13,9 @@ from hisaab.core.errors import HisaabError, invalid
 from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.tax import service as tax
 
-INVOICE_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+INVOICE_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+# Entries of the tz database that name no place: the host's own zone and placeholders.
+NOT_A_PLACE = frozenset({"localtime", "posixrules", "Factory"})
 # PREFIX/FY/SEQ must fit 16 characters (e-invoice rules): a GST tenant keeps 5 for the prefix.
 GST_PREFIX_MAX = 5
 
@@ -109,7 +111,7 @@ def tax_profile(
 
 
 def timezone_name(value: str) -> str:
-    if value not in available_timezones():
+    if value in NOT_A_PLACE or value not in available_timezones():
         raise invalid(
             "invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone")
         )
@@ -137,7 +139,7 @@ def invoice_prefix(value: str | None, name: str, gst_tenant: bool) -> str:
         letters = re.sub(r"[^A-Z0-9]", "", name.upper()).lstrip("0123456789")
         value = (letters or "INV")[: GST_PREFIX_MAX if gst_tenant else 6]
     prefix = value.upper()
-    if not INVOICE_PREFIX.match(prefix):
+    if not INVOICE_PREFIX.fullmatch(prefix):
         raise invalid(
             "invalid_invoice_prefix",
             "An invoice prefix is 1-10 characters A-Z and 0-9, starting with a letter.",
