@@ -45,15 +45,23 @@ def _cluster_url() -> str:
 
 def create_database(cluster_url: str, name: str) -> URL:
     """A new empty database (dropped first if a previous run left it) and its owner URL."""
-    with psycopg.connect(make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with psycopg.connect(
+        make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True
+    ) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return make_url(cluster_url).set(drivername="postgresql+psycopg", database=name)
 
 
 def drop_database(cluster_url: str, name: str) -> None:
-    with psycopg.connect(make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with psycopg.connect(
+        make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True
+    ) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def libpq(url: URL) -> str:
@@ -142,7 +150,9 @@ def make_tenant(app: Any, operator: TestClient) -> Iterator[Any]:
         assert response.status_code == 201, response.text
         body = response.json()
         secret = body["api_key"]["secret"]
-        http = TestClient(app, headers={"Authorization": f"Bearer {secret}"}, raise_server_exceptions=False)
+        http = TestClient(
+            app, headers={"Authorization": f"Bearer {secret}"}, raise_server_exceptions=False
+        )
         clients.append(http)
         return TenantHandle(body["tenant"]["id"], secret, body["api_key"]["id"], http)
 
@@ -165,7 +175,9 @@ def other_tenant(make_tenant: Any) -> TenantHandle:
 
 def drain_jobs(database: Database) -> None:
     """Run every job that is due now, in this process, until the queue is empty."""
-    queue.app.run_worker(wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False)
+    queue.app.run_worker(
+        wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False
+    )
 
 
 @pytest.fixture

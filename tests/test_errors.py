@@ -98,7 +98,10 @@ def _json_bytes(body: Any) -> bytes:
 
 
 def _post_raw(http: TestClient, path: str, content: bytes, **headers: str) -> Response:
-    return http.post(path, content=content, headers={"Content-Type": "application/json", **headers})
+    response: Response = http.post(
+        path, content=content, headers={"Content-Type": "application/json", **headers}
+    )
+    return response
 
 
 # -- malformed JSON: 400 malformed_json ---------------------------------------------------------
@@ -122,7 +125,14 @@ def test_malformed_json_on_tenant_route_is_400(tenant: TenantHandle, content: by
     assert clock_ids(tenant) == before
 
 
-@pytest.mark.parametrize("content", [b"{", b'{"name": "x",', b'{"name": "\xff"}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"{", id="open-brace"),
+        pytest.param(b'{"name": "x",', id="unterminated"),
+        pytest.param(b'{"name": "\xff"}', id="invalid-utf8"),
+    ],
+)
 def test_malformed_json_on_operator_route_is_400(operator: TestClient, content: bytes) -> None:
     before = tenant_ids(operator)
     response = _post_raw(operator, TENANTS, content)

@@ -35,7 +35,12 @@ def test_same_key_same_body_returns_first_response_and_creates_one(tenant: Tenan
 
 
 def test_same_key_different_body_is_422(tenant: TenantHandle) -> None:
-    assert tenant.http.post("/v1/test_clocks", json=CLOCK, headers={"Idempotency-Key": "k-2"}).status_code == 201
+    assert (
+        tenant.http.post(
+            "/v1/test_clocks", json=CLOCK, headers={"Idempotency-Key": "k-2"}
+        ).status_code
+        == 201
+    )
     reused = tenant.http.post(
         "/v1/test_clocks", json={**CLOCK, "name": "other"}, headers={"Idempotency-Key": "k-2"}
     )
@@ -55,7 +60,9 @@ def test_keys_belong_to_one_tenant(tenant: TenantHandle, other_tenant: TenantHan
 
 
 def test_failed_request_stores_nothing_so_the_key_can_be_retried(tenant: TenantHandle) -> None:
-    bad = tenant.http.post("/v1/test_clocks", json={"frozen_time": "yesterday"}, headers={"Idempotency-Key": "k-3"})
+    bad = tenant.http.post(
+        "/v1/test_clocks", json={"frozen_time": "yesterday"}, headers={"Idempotency-Key": "k-3"}
+    )
     assert bad.status_code == 422
     good = tenant.http.post("/v1/test_clocks", json=CLOCK, headers={"Idempotency-Key": "k-3"})
     assert good.status_code == 201
@@ -124,7 +131,9 @@ def test_many_racing_requests_never_create_twice(app: Any, tenant: TenantHandle)
 
     def post(key: str) -> int:
         with TestClient(app, raise_server_exceptions=False) as http:
-            response = http.post("/v1/test_clocks", json=CLOCK, headers={**headers, "Idempotency-Key": key})
+            response = http.post(
+                "/v1/test_clocks", json=CLOCK, headers={**headers, "Idempotency-Key": key}
+            )
             return response.status_code
 
     keys = [f"burst-{i}" for i in range(5)]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
+from hisaab.core.problems import flat_routes
 from hisaab.db import Database
 from hisaab.settings import Settings, database_urls
 from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, TenantHandle, create_database, drop_database
@@ -73,7 +74,7 @@ GLOBAL_TABLES_PREFIXES = ("procrastinate_", "alembic_version")
 
 def _routes_with_ids(app: Any) -> set[tuple[str, str]]:
     found = set()
-    for route in app.routes:
+    for route in flat_routes(app.routes):
         if isinstance(route, APIRoute) and route.path.startswith("/v1/") and "{" in route.path:
             for method in route.methods:
                 found.add((method, route.path))
@@ -81,7 +82,7 @@ def _routes_with_ids(app: Any) -> set[tuple[str, str]]:
 
 
 def _template(path: str) -> str:
-    return path.split("{")[0] + "{id}" + path.split("}", 1)[1]
+    return path.split("{", maxsplit=1)[0] + "{id}" + path.split("}", 1)[1]
 
 
 def test_every_id_route_is_in_the_suite(app: Any) -> None:
@@ -91,6 +92,9 @@ def test_every_id_route_is_in_the_suite(app: Any) -> None:
         for method, path in _routes_with_ids(app)
         if (method, _template(path)) not in covered and (method, path) not in OPERATOR_ID_ROUTES
     }
+    assert ("DELETE", "/v1/api_keys/{key_id}") in _routes_with_ids(app), (
+        "the route walk sees routes"
+    )
     assert not missing, f"add these routes to RESOURCES in {__file__}: {sorted(missing)}"
 
 
@@ -99,13 +103,21 @@ def check_isolated(resource: Resource, owner: TenantHandle, intruder: TenantHand
     object_id = resource.create(owner)
     for method, template, body in resource.requests:
         response = intruder.http.request(method, template.format(id=object_id), json=body)
-        assert response.status_code == 404, f"{method} {template}: {response.status_code} {response.text}"
+        assert response.status_code == 404, (
+            f"{method} {template}: {response.status_code} {response.text}"
+        )
         assert response.json()["code"] == "resource_missing"
         assert object_id in response.json()["detail"]
         assert owner.id not in response.text
     if resource.list_path:
-        intruder_ids = {o["id"] for o in intruder.http.get(resource.list_path, params={"limit": 100}).json()["data"]}
-        owner_ids = {o["id"] for o in owner.http.get(resource.list_path, params={"limit": 100}).json()["data"]}
+        intruder_ids = {
+            o["id"]
+            for o in intruder.http.get(resource.list_path, params={"limit": 100}).json()["data"]
+        }
+        owner_ids = {
+            o["id"]
+            for o in owner.http.get(resource.list_path, params={"limit": 100}).json()["data"]
+        }
         assert object_id not in intruder_ids, f"{resource.list_path} lists another tenant's object"
         assert object_id in owner_ids, "the owner's own list still shows it (nothing was deleted)"
     for method, template, _ in resource.requests:
@@ -114,20 +126,31 @@ def check_isolated(resource: Resource, owner: TenantHandle, intruder: TenantHand
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
-def test_other_tenants_objects_are_404(resource: Resource, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+def test_other_tenants_objects_are_404(
+    resource: Resource, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
     check_isolated(resource, tenant, other_tenant)
     check_isolated(resource, other_tenant, tenant)
 
 
-def test_tenant_scoped_singletons_show_only_own_data(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+def test_tenant_scoped_singletons_show_only_own_data(
+    tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
     assert tenant.http.get("/v1/tenant").json()["id"] == tenant.id
     assert other_tenant.http.get("/v1/tenant").json()["id"] == other_tenant.id
     tenant.http.post("/v1/test_clocks", json={"frozen_time": "2026-01-01T00:00:00Z"})
-    actors = {e["actor"] for e in other_tenant.http.get("/v1/audit_log", params={"limit": 100}).json()["data"]}
-    assert actors <= {other_tenant.key_id} | {k["id"] for k in other_tenant.http.get("/v1/api_keys").json()["data"]}
+    actors = {
+        e["actor"]
+        for e in other_tenant.http.get("/v1/audit_log", params={"limit": 100}).json()["data"]
+    }
+    assert actors <= {other_tenant.key_id} | {
+        k["id"] for k in other_tenant.http.get("/v1/api_keys").json()["data"]
+    }
 
 
-def test_operator_only_routes_refuse_tenant_keys_whatever_the_id(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+def test_operator_only_routes_refuse_tenant_keys_whatever_the_id(
+    tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
     own = tenant.http.get(f"/v1/tenants/{tenant.id}")
     other = tenant.http.get(f"/v1/tenants/{other_tenant.id}")
     assert own.status_code == other.status_code == 403
@@ -152,10 +175,17 @@ def check_no_rows_without_scope(app_url: URL, owner_url: URL) -> None:
     try:
         with owner.connect() as connection:
             tables = [*tenant_tables(connection), "tenants"]
-            populated = {t for t in tables if connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() > 0}
+            populated = {
+                t
+                for t in tables
+                if connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() > 0
+            }
         assert populated, "the check needs rows to hide"
         with app_engine.connect() as connection:
-            visible = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in populated}
+            visible = {
+                t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in populated
+            }
         leaking = {t: n for t, n in visible.items() if n}
         assert not leaking, f"rows visible without a tenant scope: {leaking}"
     finally:
@@ -177,22 +207,30 @@ def test_every_tenant_table_has_row_level_security(test_db: Any) -> None:
         with engine.connect() as connection:
             tables = tenant_tables(connection)
             all_tables = set(
-                connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+                connection.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                ).scalars()
             )
             rls = dict(
                 connection.execute(
-                    text("SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace")
+                    text(
+                        "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' "
+                        "AND relnamespace = current_schema()::regnamespace"
+                    )
                 ).all()
             )
             policies = set(connection.execute(text("SELECT tablename FROM pg_policies")).scalars())
     finally:
         engine.dispose()
-    assert "test_clocks" in tables and "api_keys" in tables
+    assert "test_clocks" in tables
+    assert "api_keys" in tables
     for table in [*tables, "tenants"]:
         assert rls[table], f"{table} has no row-level security"
         assert table in policies, f"{table} has no policy"
     unexplained = {
-        t for t in all_tables - set(tables) - {"tenants"} if not t.startswith(GLOBAL_TABLES_PREFIXES)
+        t
+        for t in all_tables - set(tables) - {"tenants"}
+        if not t.startswith(GLOBAL_TABLES_PREFIXES)
     }
     assert not unexplained, f"tables without tenant_id: {unexplained}"
 
@@ -246,7 +284,11 @@ def test_the_suite_catches_a_missing_policy(leaky_app: tuple[Any, URL, URL]) -> 
         for name in ("Leaky One", "Leaky Two"):
             body = operator.post("/v1/tenants", json={**INDIAN_TENANT, "name": name}).json()
             http = TestClient(app, headers={"Authorization": f"Bearer {body['api_key']['secret']}"})
-            handles.append(TenantHandle(body["tenant"]["id"], body["api_key"]["secret"], body["api_key"]["id"], http))
+            handles.append(
+                TenantHandle(
+                    body["tenant"]["id"], body["api_key"]["secret"], body["api_key"]["id"], http
+                )
+            )
     clocks = next(r for r in RESOURCES if r.name == "test_clock")
     keys = next(r for r in RESOURCES if r.name == "api_key")
     check_isolated(keys, handles[0], handles[1])  # still protected

@@ -71,7 +71,9 @@ def test_readyz_is_503_until_migrations_are_applied(blank_database: tuple[Any, A
 def test_readyz_is_503_when_the_database_is_unreachable() -> None:
     from sqlalchemy.engine import make_url
 
-    database = Database.connect(make_url("postgresql+psycopg://nobody@127.0.0.1:1/none"), pool_size=1)
+    database = Database.connect(
+        make_url("postgresql+psycopg://nobody@127.0.0.1:1/none"), pool_size=1
+    )
     try:
         with TestClient(create_app(database, ADMIN_TOKEN)) as http:
             response = http.get("/readyz")

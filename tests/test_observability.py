@@ -25,7 +25,9 @@ def json_logs() -> Any:
     structlog.reset_defaults()
 
 
-def test_access_log_has_request_and_tenant_ids_and_no_secret(tenant: TenantHandle, json_logs: Any) -> None:
+def test_access_log_has_request_and_tenant_ids_and_no_secret(
+    tenant: TenantHandle, json_logs: Any
+) -> None:
     response = tenant.http.post("/v1/api_keys", headers={"X-Request-Id": "req-abc-123"})
     secret = response.json()["secret"]
     entries = json_logs()
@@ -54,8 +56,14 @@ def test_metrics_count_requests_by_route(tenant: TenantHandle, client: Any) -> N
     assert "hisaab_http_request_duration_seconds_bucket" in text
 
 
-def test_mutating_calls_are_audited_with_actor_and_outcome(tenant: TenantHandle, operator: Any) -> None:
-    tenant.http.post("/v1/test_clocks", json={"frozen_time": "2026-01-01T00:00:00Z"}, headers={"Idempotency-Key": "a1"})
+def test_mutating_calls_are_audited_with_actor_and_outcome(
+    tenant: TenantHandle, operator: Any
+) -> None:
+    tenant.http.post(
+        "/v1/test_clocks",
+        json={"frozen_time": "2026-01-01T00:00:00Z"},
+        headers={"Idempotency-Key": "a1"},
+    )
     tenant.http.post("/v1/test_clocks", json={"frozen_time": "yesterday"})
     tenant.http.get("/v1/tenant")
     entries = tenant.http.get("/v1/audit_log").json()["data"]
@@ -76,5 +84,8 @@ def test_audit_log_cannot_be_altered_by_the_app_role(tenant: TenantHandle, datab
     from sqlalchemy.exc import ProgrammingError
 
     tenant.http.post("/v1/api_keys")
-    with pytest.raises(ProgrammingError, match="permission denied"), database.transaction(tenant.id) as session:
+    with (
+        pytest.raises(ProgrammingError, match="permission denied"),
+        database.transaction(tenant.id) as session,
+    ):
         session.execute(text("DELETE FROM audit_log"))

@@ -46,6 +46,7 @@ def create_app(
     app = FastAPI(title="Hisaab", version="1.0.0", description=DESCRIPTION)
     app.state.runtime = AppRuntime(db=database, admin_token=admin_token)
     problems.install(app)
+    problems.document(app)
     for router in (
         ops_api.router,
         tenants_api.operator_router,

@@ -35,7 +35,9 @@ def test_create_get_list_delete(tenant: TenantHandle) -> None:
     assert tenant.http.get(f"/v1/test_clocks/{clock['id']}").status_code == 404
 
 
-@pytest.mark.parametrize("frozen_time", ["2026-01-31T10:00:00", "not a time", "2026-02-30T00:00:00Z", 5])
+@pytest.mark.parametrize(
+    "frozen_time", ["2026-01-31T10:00:00", "not a time", "2026-02-30T00:00:00Z", 5]
+)
 def test_frozen_time_must_be_an_aware_timestamp(tenant: TenantHandle, frozen_time: Any) -> None:
     response = tenant.http.post("/v1/test_clocks", json={"frozen_time": frozen_time})
     assert response.status_code == 422
@@ -50,7 +52,9 @@ def test_offsets_are_stored_as_utc(tenant: TenantHandle) -> None:
 @pytest.mark.parametrize("target", [START, "2026-01-31T09:59:59Z", "2025-12-31T10:00:00Z"])
 def test_clock_only_moves_forward(tenant: TenantHandle, target: str) -> None:
     clock = _clock(tenant)
-    response = tenant.http.post(f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": target})
+    response = tenant.http.post(
+        f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": target}
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "clock_not_forward"
     assert tenant.http.get(f"/v1/test_clocks/{clock['id']}").json()["frozen_time"] == START
@@ -98,18 +102,24 @@ def test_advance_runs_due_work_in_time_order_then_is_ready(
     scheduler.register(work)
 
     target = start + timedelta(days=28 * 12)
-    advanced = tenant.http.post(f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": target.isoformat()})
+    advanced = tenant.http.post(
+        f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": target.isoformat()}
+    )
     assert advanced.status_code == 200
     assert advanced.json()["status"] == "advancing"
     assert advanced.json()["frozen_time"] == target.isoformat().replace("+00:00", "Z")
-    again = tenant.http.post(f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": "2030-01-01T00:00:00Z"})
+    again = tenant.http.post(
+        f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": "2030-01-01T00:00:00Z"}
+    )
     assert again.status_code == 409
     assert again.json()["code"] == "clock_advancing"
 
     run_jobs()
 
     assert tenant.http.get(f"/v1/test_clocks/{clock['id']}").json()["status"] == "ready"
-    assert work.ran == sorted(t for t in monthly if t <= target), "each due instant, in order, at its own time"
+    assert work.ran == sorted(t for t in monthly if t <= target), (
+        "each due instant, in order, at its own time"
+    )
     assert work.pending == [start + timedelta(days=28 * 13)], "work after the target waits"
 
 
@@ -123,7 +133,9 @@ def test_advance_job_run_twice_does_not_repeat_work(
     work = RecordingWork(clock["id"], [start + timedelta(days=1), start + timedelta(days=2)])
     recording.append(work)
     scheduler.register(work)
-    tenant.http.post(f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": "2026-02-05T00:00:00Z"})
+    tenant.http.post(
+        f"/v1/test_clocks/{clock['id']}/advance", json={"frozen_time": "2026-02-05T00:00:00Z"}
+    )
     clocks.run_advance(database, tenant.id, clock["id"])
     clocks.run_advance(database, tenant.id, clock["id"])
     run_jobs()

@@ -80,7 +80,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     process, url, token = _start(data_dir, port)
     try:
         assert url == f"http://127.0.0.1:{port}"
-        created = httpx.post(f"{url}/v1/tenants", json=INDIAN_TENANT, headers={"Authorization": f"Bearer {token}"})
+        created = httpx.post(
+            f"{url}/v1/tenants", json=INDIAN_TENANT, headers={"Authorization": f"Bearer {token}"}
+        )
         assert created.status_code == 201, created.text
         tenant_id = created.json()["tenant"]["id"]
         assert httpx.get(f"{url}/readyz").status_code == 200
@@ -94,7 +96,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     process, url, second_token = _start(data_dir, port)
     try:
         assert second_token == token, "the generated token is kept"
-        found = httpx.get(f"{url}/v1/tenants/{tenant_id}", headers={"Authorization": f"Bearer {token}"})
+        found = httpx.get(
+            f"{url}/v1/tenants/{tenant_id}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert found.status_code == 200
     finally:
         assert _stop(process, signal.SIGINT) == 0

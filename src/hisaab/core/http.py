@@ -81,6 +81,12 @@ def _open(
     return session, principal
 
 
+def _audited_path(request: Request) -> str:
+    """The path as the client sent it, still percent-encoded: storable text whatever it holds."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return bytes(raw).decode("latin-1").replace("\x00", "%00")
+
+
 def _record_failure(runtime: Runtime, principal: Principal, call: CallRecord) -> None:
     with runtime.db.transaction(principal.scope) as session:
         runtime.record_call(session, principal, call)
@@ -105,7 +111,7 @@ class _TransactionalRoute(APIRoute):
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             call = CallRecord(
                 method=request.method,
-                path=request.url.path,
+                path=_audited_path(request),
                 status=0,
                 request_id=getattr(request.state, "request_id", ""),
                 ip=request.client.host if request.client else None,
