@@ -43,25 +43,24 @@ def _cluster_url() -> str:
     return uri
 
 
-def create_database(cluster_url: str, name: str) -> URL:
-    """A new empty database (dropped first if a previous run left it) and its owner URL."""
-    with psycopg.connect(
-        make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True
-    ) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_url(cluster_url).set(drivername="postgresql+psycopg", database=name)
+def _admin(cluster_url: str) -> psycopg.Connection[Any]:
+    dsn = make_url(cluster_url).set(drivername="postgresql").render_as_string(False)
+    return psycopg.connect(dsn, autocommit=True)
 
 
 def drop_database(cluster_url: str, name: str) -> None:
-    with psycopg.connect(
-        make_url(cluster_url).set(drivername="postgresql").render_as_string(False), autocommit=True
-    ) as conn:
+    with _admin(cluster_url) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def create_database(cluster_url: str, name: str) -> URL:
+    """A new empty database (dropped first if a previous run left it) and its owner URL."""
+    drop_database(cluster_url, name)
+    with _admin(cluster_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_url(cluster_url).set(drivername="postgresql+psycopg", database=name)
 
 
 def libpq(url: URL) -> str:

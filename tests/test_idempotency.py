@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -141,3 +142,23 @@ def test_many_racing_requests_never_create_twice(app: Any, tenant: TenantHandle)
         statuses = list(pool.map(post, [k for k in keys for _ in range(3)]))
     assert set(statuses) <= {201, 409}
     assert _clock_count(tenant) == len(keys)
+
+
+def test_purge_forgets_only_expired_idempotency_keys(tenant: TenantHandle, database: Any) -> None:
+    from hisaab.core import idempotency
+
+    tenant.http.post("/v1/api_keys", headers={"Idempotency-Key": "old"})
+    tenant.http.post("/v1/api_keys", headers={"Idempotency-Key": "new"})
+    with database.transaction(tenant.id) as session:
+        rows = (
+            session.execute(text("SELECT key FROM idempotency_keys ORDER BY key")).scalars().all()
+        )
+    assert rows == ["new", "old"]
+    with database.transaction(None) as session:
+        idempotency.purge_expired(session, timedelta(hours=48))
+    with database.transaction(tenant.id) as session:
+        assert session.execute(text("SELECT count(*) FROM idempotency_keys")).scalar_one() == 2
+    with database.transaction(None) as session:
+        idempotency.purge_expired(session, timedelta(seconds=-1))
+    with database.transaction(tenant.id) as session:
+        assert session.execute(text("SELECT count(*) FROM idempotency_keys")).scalar_one() == 0

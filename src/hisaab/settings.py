@@ -50,7 +50,6 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    idempotency_ttl_hours: int = Field(default=48, ge=24)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     worker_concurrency: int = Field(default=4, ge=1, le=200)
 

@@ -153,3 +153,17 @@ def test_system_clock_tick_does_not_touch_test_clocks(
     scheduler.register(work)
     scheduler_tick(timestamp=0)
     assert work.ran == []
+
+
+def test_a_customer_on_a_test_clock_reads_its_reached_time(
+    tenant: TenantHandle, database: Any
+) -> None:
+    from hisaab.clocks import service as clocks
+    from hisaab.core.clock import SYSTEM_CLOCK
+
+    clock = _clock(tenant)
+    with database.transaction(tenant.id) as session:
+        assert clocks.clock_for(session, tenant.id, None) is SYSTEM_CLOCK
+        assert clocks.clock_for(session, tenant.id, clock["id"]).now() == datetime(
+            2026, 1, 31, 10, tzinfo=UTC
+        )

@@ -17,6 +17,7 @@ from hisaab.jobs.queue import app
 from hisaab.tenants import service as tenants
 
 log = structlog.get_logger("hisaab.jobs")
+# API.md promises at least 24 h; twice that covers clients that retry the next day.
 IDEMPOTENCY_TTL = timedelta(hours=48)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -34,24 +35,22 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(owner_url: URL, app_url: URL, revision: str = "head") -> None:
-    """Bring the schema to `revision`; creates the application role if it does not exist."""
+def _run(owner_url: URL, app_url: URL, action: Callable[[Config], None]) -> None:
+    """Run an Alembic command in one owner transaction, telling it the application role."""
     engine = owner_engine(owner_url)
     try:
         with engine.begin() as connection:
             config = _config(app_url.username or "hisaab_app", app_url.password)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            action(config)
     finally:
         engine.dispose()
+
+
+def upgrade(owner_url: URL, app_url: URL, revision: str = "head") -> None:
+    """Bring the schema to `revision`; creates the application role if it does not exist."""
+    _run(owner_url, app_url, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(owner_url: URL, app_url: URL, revision: str) -> None:
-    engine = owner_engine(owner_url)
-    try:
-        with engine.begin() as connection:
-            config = _config(app_url.username or "hisaab_app", app_url.password)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    _run(owner_url, app_url, lambda config: command.downgrade(config, revision))
