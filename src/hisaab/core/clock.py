@@ -42,8 +42,3 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: timestamps must carry a UTC offset")
     return value.astimezone(UTC)
-
-
-def rfc3339(value: datetime) -> str:
-    """`2026-01-31T10:00:00Z`: the API's one time format."""
-    return utc(value).isoformat().replace("+00:00", "Z")

@@ -31,7 +31,6 @@ MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 bearer_scheme = HTTPBearer(
     auto_error=False, description="A tenant key `sk_…` or the operator token."
 )
-log = structlog.get_logger("hisaab.http")
 
 
 @dataclass(frozen=True)

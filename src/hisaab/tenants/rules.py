@@ -85,10 +85,7 @@ def tax_profile(
         )
     if gst is not None:
         schemes["in_gst"] = gst.number
-    if "eu_vat" in schemes and schemes["eu_vat"][:2] not in {
-        country_code,
-        "EL" if country_code == "GR" else "",
-    }:
+    if "eu_vat" in schemes and tax.vat_id(schemes["eu_vat"]).country != country_code:
         raise invalid(
             "vat_country_mismatch",
             "An eu_vat registration is a VAT number of the member state where the tenant "
