@@ -31,7 +31,8 @@ class Resource:
     """A kind of object a tenant owns, how to make one, and every route that takes its id."""
 
     name: str
-    create: Callable[[TenantHandle], str]
+    # The object's id, or for a nested route {"id": parent id, "<param>": object id}.
+    create: Callable[[TenantHandle], str | dict[str, str]]
     requests: tuple[tuple[str, str, dict[str, Any] | None], ...]
     list_path: str | None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +46,56 @@ def _api_key(t: TenantHandle) -> str:
 
 def _test_clock(t: TenantHandle) -> str:
     response = t.http.post("/v1/test_clocks", json={"frozen_time": "2026-01-31T10:00:00Z"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+CUSTOMER = {"name": "Isolated", "email": "iso@example.test", "country": "IN", "state": "KA"}
+
+
+def _customer(t: TenantHandle) -> str:
+    response = t.http.post("/v1/customers", json=CUSTOMER)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _payment_method(t: TenantHandle) -> dict[str, str]:
+    customer_id = _customer(t)
+    response = t.http.post(
+        f"/v1/customers/{customer_id}/payment_methods",
+        json={"gateway": "sandbox", "token": "pm_card_visa"},
+    )
+    assert response.status_code == 201, response.text
+    return {"id": customer_id, "payment_method_id": str(response.json()["id"])}
+
+
+def _event(t: TenantHandle) -> str:
+    customer_id = _customer(t)
+    response = t.http.get(
+        "/v1/events", params={"type": "customer.created", "object_id": customer_id}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"][0]["id"])
+
+
+def _plan(t: TenantHandle) -> str:
+    response = t.http.post(
+        "/v1/plans",
+        json={
+            "code": "isolated",
+            "name": "Isolated",
+            "interval": "month",
+            "prices": [{"currency": "INR", "unit_amount": 100000}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _coupon(t: TenantHandle) -> str:
+    response = t.http.post(
+        "/v1/coupons", json={"code": "ISOLATED", "percent_off": 10, "duration": "once"}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -65,6 +116,52 @@ RESOURCES = (
             ("DELETE", "/v1/test_clocks/{id}", None),
         ),
         "/v1/test_clocks",
+    ),
+    Resource(
+        "customer",
+        _customer,
+        (
+            ("GET", "/v1/customers/{id}", None),
+            ("PATCH", "/v1/customers/{id}", {"name": "Taken over"}),
+            (
+                "POST",
+                "/v1/customers/{id}/payment_methods",
+                {"gateway": "sandbox", "token": "pm_card_visa"},
+            ),
+            ("GET", "/v1/customers/{id}/payment_methods", None),
+        ),
+        "/v1/customers",
+    ),
+    Resource(
+        "payment_method",
+        _payment_method,
+        (
+            ("GET", "/v1/customers/{id}/payment_methods/{payment_method_id}", None),
+            ("DELETE", "/v1/customers/{id}/payment_methods/{payment_method_id}", None),
+        ),
+        None,
+    ),
+    Resource("event", _event, (("GET", "/v1/events/{id}", None),), "/v1/events"),
+    Resource(
+        "plan",
+        _plan,
+        (
+            ("GET", "/v1/plans/{id}", None),
+            ("GET", "/v1/plans/{id}/versions", None),
+            ("PATCH", "/v1/plans/{id}", {"name": "Taken over"}),
+            ("POST", "/v1/plans/{id}/archive", None),
+            ("POST", "/v1/plans/{id}/unarchive", None),
+        ),
+        "/v1/plans",
+    ),
+    Resource(
+        "coupon",
+        _coupon,
+        (
+            ("GET", "/v1/coupons/{id}", None),
+            ("POST", "/v1/coupons/{id}/archive", None),
+        ),
+        "/v1/coupons",
     ),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.
@@ -101,9 +198,11 @@ def test_every_id_route_is_in_the_suite(app: Any) -> None:
 
 def check_isolated(resource: Resource, owner: TenantHandle, intruder: TenantHandle) -> None:
     """The intruder cannot see or touch the owner's object; the owner still can."""
-    object_id = resource.create(owner)
+    created = resource.create(owner)
+    ids = created if isinstance(created, dict) else {"id": created}
+    object_id = ids["id"]
     for method, template, body in resource.requests:
-        response = intruder.http.request(method, template.format(id=object_id), json=body)
+        response = intruder.http.request(method, template.format(**ids), json=body)
         assert response.status_code == 404, (
             f"{method} {template}: {response.status_code} {response.text}"
         )
@@ -123,7 +222,7 @@ def check_isolated(resource: Resource, owner: TenantHandle, intruder: TenantHand
         assert object_id in owner_ids, "the owner's own list still shows it (nothing was deleted)"
     for method, template, _ in resource.requests:
         if method == "GET":
-            assert owner.http.get(template.format(id=object_id)).status_code == 200
+            assert owner.http.get(template.format(**ids)).status_code == 200
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)

@@ -10,15 +10,20 @@ from sqlalchemy.orm import Session
 from hisaab import observability
 from hisaab.audit import api as audit_api
 from hisaab.audit import service as audit
+from hisaab.catalog import api as catalog_api
 from hisaab.clocks import api as clocks_api
 from hisaab.core import problems
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.http import CallRecord
 from hisaab.core.tenancy import Principal
+from hisaab.customers import api as customers_api
 from hisaab.db import Database
+from hisaab.invoicing import api as invoicing_api
 from hisaab.ops import api as ops_api
+from hisaab.subscriptions import api as subscriptions_api
 from hisaab.tenants import api as tenants_api
 from hisaab.tenants import service as tenants
+from hisaab.webhooks import api as webhooks_api
 
 DESCRIPTION = (
     "Self-hostable, multi-tenant billing and subscriptions. Authenticate with "
@@ -52,7 +57,12 @@ def create_app(
         tenants_api.operator_router,
         tenants_api.router,
         clocks_api.router,
+        customers_api.router,
+        catalog_api.router,
+        subscriptions_api.router,
+        invoicing_api.router,
         audit_api.router,
+        webhooks_api.router,
     ):
         app.include_router(router)
     app.add_middleware(observability.RequestContextMiddleware, max_body_bytes=max_body_bytes)

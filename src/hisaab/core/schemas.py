@@ -11,8 +11,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     field_validator,
 )
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def _check_text(value: Any) -> Any:
@@ -36,6 +39,17 @@ class InputModel(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         return _check_text(value)
+
+
+class Address(InputModel):
+    """A postal address, kept as given: tax decisions use `country`/`state` fields, not this."""
+
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    state: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=2)
 
 
 def _rfc3339_text(value: Any) -> Any:

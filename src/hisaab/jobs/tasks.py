@@ -14,11 +14,14 @@ from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.jobs import runtime, scheduler
 from hisaab.jobs.queue import app
+from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
 
 log = structlog.get_logger("hisaab.jobs")
 # API.md promises at least 24 h; twice that covers clients that retry the next day.
 IDEMPOTENCY_TTL = timedelta(hours=48)
+
+scheduler.register(subscriptions.DUE_WORK)
 
 
 @app.task(name=clocks.ADVANCE_TASK, queue="clocks", retry=5)

@@ -8,18 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from hisaab.core.schemas import InputModel
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
-
-class Address(InputModel):
-    line1: str | None = Field(default=None, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
-    state: str | None = Field(default=None, max_length=100)
-    country: str | None = Field(default=None, max_length=2)
+from hisaab.core.schemas import EMAIL_PATTERN, Address, InputModel
 
 
 class TaxRegistration(InputModel):

@@ -1,0 +1,1 @@
+"""Catalog: versioned plans with a price per currency, and coupons."""

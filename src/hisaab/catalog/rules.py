@@ -1,0 +1,166 @@
+"""Pure rules of the catalog: what makes a plan version's terms and a coupon coherent.
+
+Pydantic checks each field on its own; the rules here need several fields together (the bound on
+interval_count depends on the interval, a PATCH combines new values with the current version) and
+answer with a stable code and the exact field, which a model validator could not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hisaab.catalog.terms import Duration, TaxBehavior
+from hisaab.core.errors import invalid
+from hisaab.core.money import CurrencyError, normalize_currency
+from hisaab.subscriptions.periods import Interval
+
+# About three years of any interval: longer commitments are contracts, not subscriptions.
+MAX_INTERVAL_COUNT: Mapping[str, int] = {"day": 365, "week": 156, "month": 36, "year": 3}
+
+
+@dataclass(frozen=True)
+class VersionTerms:
+    """Everything that a plan version fixes; a change to any of it makes a new version."""
+
+    interval: Interval
+    interval_count: int
+    trial_days: int
+    tax_behavior: TaxBehavior
+    sac_code: str
+    features: dict[str, Any]
+    prices: dict[str, int]
+
+    def same_as(self, other: VersionTerms) -> bool:
+        """Equal as JSON would show them: in Python `1 == True`, but a feature's type matters."""
+        return _canonical(self) == _canonical(other)
+
+
+def _canonical(terms: VersionTerms) -> str:
+    return json.dumps(
+        [
+            terms.interval,
+            terms.interval_count,
+            terms.trial_days,
+            terms.tax_behavior,
+            terms.sac_code,
+            terms.features,
+            terms.prices,
+        ],
+        sort_keys=True,
+    )
+
+
+def interval_count(interval: Interval, count: int) -> int:
+    limit = MAX_INTERVAL_COUNT[interval]
+    if not 1 <= count <= limit:
+        raise invalid(
+            "interval_count_out_of_range",
+            f"A {interval}ly plan renews every 1 to {limit} {interval}s, not {count}.",
+            ("body", "interval_count"),
+        )
+    return count
+
+
+def prices(entries: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Currency (upper case) → unit amount, in currency order; one price per currency."""
+    found: dict[str, int] = {}
+    for index, (currency, amount) in enumerate(entries):
+        loc = ("body", "prices", index, "currency")
+        try:
+            code = normalize_currency(currency)
+        except CurrencyError:
+            raise invalid(
+                "invalid_currency", f"{currency!r} is not an ISO 4217 currency.", loc
+            ) from None
+        if code in found:
+            raise invalid("duplicate_currency", f"Two prices in {code}.", loc)
+        found[code] = amount
+    return dict(sorted(found.items()))
+
+
+def version_terms(
+    interval: Interval,
+    count: int,
+    trial_days: int,
+    tax_behavior: TaxBehavior,
+    sac_code: str,
+    features: dict[str, Any],
+    price_entries: Sequence[tuple[str, int]],
+) -> VersionTerms:
+    return VersionTerms(
+        interval=interval,
+        interval_count=interval_count(interval, count),
+        trial_days=trial_days,
+        tax_behavior=tax_behavior,
+        sac_code=sac_code,
+        features=dict(features),
+        prices=prices(price_entries),
+    )
+
+
+@dataclass(frozen=True)
+class Discount:
+    percent_off: Decimal | None
+    amount_off: int | None
+    currency: str | None
+
+
+def discount(percent_off: Decimal | None, amount_off: int | None, currency: str | None) -> Discount:
+    """Exactly one of a percentage or a fixed amount, and an amount always with its currency."""
+    if percent_off is not None and amount_off is not None:
+        raise invalid(
+            "discount_ambiguous",
+            "A coupon takes percent_off or amount_off, not both.",
+            ("body", "amount_off"),
+        )
+    if percent_off is None and amount_off is None:
+        raise invalid(
+            "discount_required",
+            "A coupon needs percent_off or amount_off (with currency).",
+            ("body", "percent_off"),
+        )
+    if amount_off is not None and currency is None:
+        raise invalid(
+            "currency_required",
+            "amount_off is money: give its currency.",
+            ("body", "currency"),
+        )
+    if amount_off is None and currency is not None:
+        raise invalid(
+            "currency_without_amount",
+            "currency goes with amount_off only; a percentage applies in every currency.",
+            ("body", "currency"),
+        )
+    code = None
+    if currency is not None:
+        try:
+            code = normalize_currency(currency)
+        except CurrencyError:
+            raise invalid(
+                "invalid_currency",
+                f"{currency!r} is not an ISO 4217 currency.",
+                ("body", "currency"),
+            ) from None
+    percent = None if percent_off is None else percent_off.quantize(Decimal("0.01"))
+    return Discount(percent_off=percent, amount_off=amount_off, currency=code)
+
+
+def duration_in_periods(duration: Duration, periods: int | None) -> int | None:
+    """A repeating coupon says for how many periods; once and forever need no count."""
+    if duration == "repeating" and periods is None:
+        raise invalid(
+            "duration_in_periods_required",
+            "A repeating coupon needs duration_in_periods.",
+            ("body", "duration_in_periods"),
+        )
+    if duration != "repeating" and periods is not None:
+        raise invalid(
+            "duration_in_periods_not_allowed",
+            f"duration_in_periods is for repeating coupons, not {duration} ones.",
+            ("body", "duration_in_periods"),
+        )
+    return periods

@@ -1,0 +1,442 @@
+"""Use cases of the catalog, and the terms other domains bill from (`plan_terms`,
+`coupon_terms`).
+
+A plan version is never edited: a PATCH that changes what a subscriber pays or gets writes the
+next version and points the plan at it, so subscriptions made earlier keep billing on theirs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import cast
+
+from sqlalchemy.orm import Session
+
+from hisaab.catalog import repository, rules
+from hisaab.catalog.models import Coupon, Plan, PlanPrice, PlanVersion
+from hisaab.catalog.schemas import (
+    COUPON_CODE_PATTERN,
+    VERSIONED_FIELDS,
+    CouponCreate,
+    CouponOut,
+    CouponStatus,
+    PlanCreate,
+    PlanOut,
+    PlanStatus,
+    PlanUpdate,
+    PlanVersionOut,
+    PriceOut,
+)
+from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior
+from hisaab.core.errors import conflict, invalid, not_found
+from hisaab.core.ids import looks_like, new_id
+from hisaab.core.pagination import PageRequest, Slice, encode_cursor
+from hisaab.subscriptions.periods import Interval
+from hisaab.webhooks import service as events
+
+_COUPON_CODE = re.compile(COUPON_CODE_PATTERN)
+_VERSION_CURSOR = re.compile(r"version_([0-9]{1,10})")
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan together with one of its versions: what the API shows as a plan."""
+
+    plan: Plan
+    version: PlanVersion
+
+
+# Plans
+
+
+def _terms_of(version: PlanVersion) -> rules.VersionTerms:
+    return rules.VersionTerms(
+        interval=cast(Interval, version.interval),
+        interval_count=version.interval_count,
+        trial_days=version.trial_days,
+        tax_behavior=cast(TaxBehavior, version.tax_behavior),
+        sac_code=version.sac_code,
+        features=dict(version.features),
+        prices={price.currency: price.unit_amount for price in version.prices},
+    )
+
+
+def _write_version(
+    session: Session, plan: Plan, number: int, terms: rules.VersionTerms, now: datetime
+) -> PlanVersion:
+    version = PlanVersion(
+        tenant_id=plan.tenant_id,
+        plan_id=plan.id,
+        version=number,
+        interval=terms.interval,
+        interval_count=terms.interval_count,
+        trial_days=terms.trial_days,
+        tax_behavior=terms.tax_behavior,
+        sac_code=terms.sac_code,
+        features=terms.features,
+        created_at=now,
+        prices=[
+            PlanPrice(
+                tenant_id=plan.tenant_id,
+                plan_id=plan.id,
+                version=number,
+                currency=currency,
+                unit_amount=amount,
+            )
+            for currency, amount in terms.prices.items()
+        ],
+    )
+    repository.add_version(session, version)
+    return version
+
+
+def create_plan(session: Session, tenant_id: str, data: PlanCreate, now: datetime) -> PlanView:
+    terms = rules.version_terms(
+        data.interval,
+        data.interval_count,
+        data.trial_days,
+        data.tax_behavior,
+        data.sac_code,
+        data.features,
+        [(p.currency, p.unit_amount) for p in data.prices],
+    )
+    plan = Plan(
+        tenant_id=tenant_id,
+        id=new_id("plan"),
+        code=data.code,
+        name=data.name,
+        description=data.description,
+        status="active",
+        current_version=1,
+        created_at=now,
+        updated_at=now,
+        archived_at=None,
+    )
+    if not repository.add_plan(session, plan):
+        raise conflict("plan_code_taken", f"A plan with code {data.code!r} already exists.")
+    view = PlanView(plan, _write_version(session, plan, 1, terms, now))
+    events.emit(session, tenant_id, "plan.created", present_plan(view), now)
+    return view
+
+
+def _plan(session: Session, tenant_id: str, plan_id: str, *, for_update: bool = False) -> Plan:
+    plan = (
+        repository.get_plan(session, tenant_id, plan_id, for_update=for_update)
+        if looks_like("plan", plan_id)
+        else None
+    )
+    if plan is None:
+        raise not_found("plan", plan_id)
+    return plan
+
+
+def _version(session: Session, plan: Plan, number: int) -> PlanVersion:
+    version = repository.get_version(session, plan.tenant_id, plan.id, number)
+    if version is None:
+        raise not_found("plan version", f"{plan.id} version {number}")
+    return version
+
+
+def get_plan(
+    session: Session, tenant_id: str, plan_id: str, version: int | None = None
+) -> PlanView:
+    """The plan with its current version, or with the version asked for."""
+    plan = _plan(session, tenant_id, plan_id)
+    return PlanView(plan, _version(session, plan, version or plan.current_version))
+
+
+def list_plans(
+    session: Session,
+    tenant_id: str,
+    page: PageRequest,
+    status: str | None = None,
+    code: str | None = None,
+) -> Slice[PlanView]:
+    found = repository.list_plans(session, page, status, code)
+    versions = repository.versions_of(
+        session, tenant_id, [(plan.id, plan.current_version) for plan in found.items]
+    )
+    return Slice(
+        items=[PlanView(plan, versions[plan.id, plan.current_version]) for plan in found.items],
+        has_more=found.has_more,
+        next_cursor=found.next_cursor,
+    )
+
+
+def _version_before(page: PageRequest) -> int | None:
+    if page.before_id is None:
+        return None
+    match = _VERSION_CURSOR.fullmatch(page.before_id)
+    if match is None:
+        raise invalid(
+            "invalid_cursor", "The cursor is not one this API returned.", ("query", "cursor")
+        )
+    return int(match.group(1))
+
+
+def list_plan_versions(
+    session: Session, tenant_id: str, plan_id: str, page: PageRequest
+) -> Slice[PlanView]:
+    """Every version of a plan, newest first (cursor pages like every list)."""
+    plan = _plan(session, tenant_id, plan_id)
+    rows = repository.list_versions(
+        session, tenant_id, plan.id, page.limit + 1, _version_before(page)
+    )
+    has_more = len(rows) > page.limit
+    items = rows[: page.limit]
+    return Slice(
+        items=[PlanView(plan, version) for version in items],
+        has_more=has_more,
+        next_cursor=encode_cursor(f"version_{items[-1].version}") if has_more else None,
+    )
+
+
+def _patched_terms(current: rules.VersionTerms, patch: PlanUpdate) -> rules.VersionTerms:
+    interval = patch.interval or current.interval
+    count = current.interval_count if patch.interval_count is None else patch.interval_count
+    return rules.version_terms(
+        interval,
+        count,
+        current.trial_days if patch.trial_days is None else patch.trial_days,
+        patch.tax_behavior or current.tax_behavior,
+        patch.sac_code or current.sac_code,
+        current.features if patch.features is None else patch.features,
+        list(current.prices.items())
+        if patch.prices is None
+        else [(p.currency, p.unit_amount) for p in patch.prices],
+    )
+
+
+def update_plan(
+    session: Session, tenant_id: str, plan_id: str, patch: PlanUpdate, now: datetime
+) -> PlanView:
+    """Rename in place; any change of terms becomes version N+1, which new subscriptions get."""
+    plan = _plan(session, tenant_id, plan_id, for_update=True)
+    if plan.status == "archived":
+        raise conflict("invalid_state", "An archived plan cannot be changed; unarchive it first.")
+    version = _version(session, plan, plan.current_version)
+    fields = patch.model_fields_set
+    changed = False
+    if fields & VERSIONED_FIELDS:
+        current = _terms_of(version)
+        terms = _patched_terms(current, patch)
+        if not terms.same_as(current):
+            version = _write_version(session, plan, plan.current_version + 1, terms, now)
+            plan.current_version = version.version
+            changed = True
+    if patch.name is not None and patch.name != plan.name:
+        plan.name = patch.name
+        changed = True
+    if "description" in fields and patch.description != plan.description:
+        plan.description = patch.description
+        changed = True
+    view = PlanView(plan, version)
+    if changed:
+        plan.updated_at = now
+        session.flush()
+        events.emit(session, tenant_id, "plan.updated", present_plan(view), now)
+    return view
+
+
+def archive_plan(session: Session, tenant_id: str, plan_id: str, now: datetime) -> PlanView:
+    """Archived plans take no new subscriptions; those already on them carry on."""
+    plan = _plan(session, tenant_id, plan_id, for_update=True)
+    view = PlanView(plan, _version(session, plan, plan.current_version))
+    if plan.status != "archived":
+        plan.status = "archived"
+        plan.archived_at = now
+        plan.updated_at = now
+        session.flush()
+        events.emit(session, tenant_id, "plan.archived", present_plan(view), now)
+    return view
+
+
+def unarchive_plan(session: Session, tenant_id: str, plan_id: str, now: datetime) -> PlanView:
+    plan = _plan(session, tenant_id, plan_id, for_update=True)
+    view = PlanView(plan, _version(session, plan, plan.current_version))
+    if plan.status != "active":
+        plan.status = "active"
+        plan.archived_at = None
+        plan.updated_at = now
+        session.flush()
+        events.emit(session, tenant_id, "plan.updated", present_plan(view), now)
+    return view
+
+
+def plan_terms(
+    session: Session, tenant_id: str, plan_id: str, version: int | None = None
+) -> PlanTerms:
+    """The terms of a plan's current version (or of `version`), for subscriptions to bill on.
+
+    404 `resource_missing` for an unknown, malformed or other tenant's plan id, or a version the
+    plan does not have. Archived plans are returned (with `archived=True`): subscriptions already
+    on them keep renewing; refusing new ones is the caller's rule.
+    """
+    view = get_plan(session, tenant_id, plan_id, version)
+    terms = _terms_of(view.version)
+    return PlanTerms(
+        plan_id=view.plan.id,
+        version=view.version.version,
+        code=view.plan.code,
+        name=view.plan.name,
+        archived=view.plan.status == "archived",
+        interval=terms.interval,
+        interval_count=terms.interval_count,
+        trial_days=terms.trial_days,
+        tax_behavior=terms.tax_behavior,
+        sac_code=terms.sac_code,
+        features=terms.features,
+        prices=terms.prices,
+    )
+
+
+def _prices_out(version: PlanVersion) -> list[PriceOut]:
+    return [
+        PriceOut(currency=p.currency, unit_amount=p.unit_amount)
+        for p in sorted(version.prices, key=lambda p: p.currency)
+    ]
+
+
+def present_plan(view: PlanView) -> PlanOut:
+    plan, version = view.plan, view.version
+    return PlanOut(
+        id=plan.id,
+        code=plan.code,
+        name=plan.name,
+        description=plan.description,
+        status=cast(PlanStatus, plan.status),
+        version=version.version,
+        interval=cast(Interval, version.interval),
+        interval_count=version.interval_count,
+        trial_days=version.trial_days,
+        prices=_prices_out(version),
+        tax_behavior=cast(TaxBehavior, version.tax_behavior),
+        sac_code=version.sac_code,
+        features=version.features,
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+        archived_at=plan.archived_at,
+    )
+
+
+def present_plan_version(view: PlanView) -> PlanVersionOut:
+    version = view.version
+    return PlanVersionOut(
+        plan_id=version.plan_id,
+        version=version.version,
+        current=version.version == view.plan.current_version,
+        interval=cast(Interval, version.interval),
+        interval_count=version.interval_count,
+        trial_days=version.trial_days,
+        prices=_prices_out(version),
+        tax_behavior=cast(TaxBehavior, version.tax_behavior),
+        sac_code=version.sac_code,
+        features=version.features,
+        created_at=version.created_at,
+    )
+
+
+# Coupons
+
+
+def create_coupon(session: Session, tenant_id: str, data: CouponCreate, now: datetime) -> Coupon:
+    discount = rules.discount(data.percent_off, data.amount_off, data.currency)
+    code = data.code.upper()
+    coupon = Coupon(
+        tenant_id=tenant_id,
+        id=new_id("coupon"),
+        code=code,
+        name=data.name,
+        percent_off=discount.percent_off,
+        amount_off=discount.amount_off,
+        currency=discount.currency,
+        duration=data.duration,
+        duration_in_periods=rules.duration_in_periods(data.duration, data.duration_in_periods),
+        max_redemptions=data.max_redemptions,
+        redeem_by=data.redeem_by,
+        status="active",
+        created_at=now,
+    )
+    if not repository.add_coupon(session, coupon):
+        raise conflict("coupon_code_taken", f"A coupon with code {code!r} already exists.")
+    events.emit(session, tenant_id, "coupon.created", present_coupon(coupon), now)
+    return coupon
+
+
+def get_coupon(
+    session: Session, tenant_id: str, coupon_id: str, *, for_update: bool = False
+) -> Coupon:
+    coupon = (
+        repository.get_coupon(session, tenant_id, coupon_id, for_update=for_update)
+        if looks_like("coupon", coupon_id)
+        else None
+    )
+    if coupon is None:
+        raise not_found("coupon", coupon_id)
+    return coupon
+
+
+def list_coupons(
+    session: Session, page: PageRequest, status: str | None = None, code: str | None = None
+) -> Slice[Coupon]:
+    return repository.list_coupons(session, page, status, code.upper() if code else None)
+
+
+def archive_coupon(session: Session, tenant_id: str, coupon_id: str) -> Coupon:
+    """An archived coupon cannot be redeemed again; discounts already granted run their course.
+    Archiving twice is harmless."""
+    coupon = get_coupon(session, tenant_id, coupon_id, for_update=True)
+    if coupon.status != "archived":
+        coupon.status = "archived"
+        session.flush()
+    return coupon
+
+
+def coupon_terms(session: Session, tenant_id: str, coupon: str) -> CouponTerms:
+    """A coupon by id (`coupon_…`) or by code (any case); 404 `resource_missing` if unknown.
+
+    Codes are stored upper case and ids are lower case, so the two can never be confused.
+    """
+    found = None
+    if looks_like("coupon", coupon):
+        found = repository.get_coupon(session, tenant_id, coupon)
+    elif _COUPON_CODE.fullmatch(coupon):
+        found = repository.coupon_by_code(session, tenant_id, coupon.upper())
+    if found is None:
+        raise not_found("coupon", coupon)
+    return CouponTerms(
+        id=found.id,
+        code=found.code,
+        percent_off=found.percent_off,
+        amount_off=found.amount_off,
+        currency=found.currency,
+        duration=cast(Duration, found.duration),
+        duration_in_periods=found.duration_in_periods,
+        max_redemptions=found.max_redemptions,
+        redeem_by=found.redeem_by,
+        archived=found.status == "archived",
+    )
+
+
+def _percent_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(Decimal('0.01'))}"
+
+
+def present_coupon(coupon: Coupon) -> CouponOut:
+    return CouponOut(
+        id=coupon.id,
+        code=coupon.code,
+        name=coupon.name,
+        percent_off=_percent_text(coupon.percent_off),
+        amount_off=coupon.amount_off,
+        currency=coupon.currency,
+        duration=cast(Duration, coupon.duration),
+        duration_in_periods=coupon.duration_in_periods,
+        max_redemptions=coupon.max_redemptions,
+        redeem_by=coupon.redeem_by,
+        status=cast(CouponStatus, coupon.status),
+        created_at=coupon.created_at,
+    )

@@ -1,0 +1,75 @@
+"""All SQL of customers and payment methods. Row-level security limits every query to the
+caller's tenant."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.customers.models import Customer, PaymentMethod
+
+EXTERNAL_ID_CONSTRAINT = "uq_customers_external_id"
+TEST_CLOCK_CONSTRAINT = "fk_customers_tenant_id_test_clock_id_test_clocks"
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL refused the write for."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+def add(session: Session, obj: Customer | PaymentMethod) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def flush(session: Session) -> None:
+    session.flush()
+
+
+def get_customer(
+    session: Session, tenant_id: str, customer_id: str, *, for_update: bool = False
+) -> Customer | None:
+    return session.get(Customer, (tenant_id, customer_id), with_for_update=for_update)
+
+
+def list_customers(
+    session: Session,
+    page: PageRequest,
+    *,
+    email: str | None,
+    external_id: str | None,
+    test_clock_id: str | None,
+) -> Slice[Customer]:
+    statement = select(Customer)
+    if email is not None:
+        statement = statement.where(Customer.email == email)
+    if external_id is not None:
+        statement = statement.where(Customer.external_id == external_id)
+    if test_clock_id is not None:
+        statement = statement.where(Customer.test_clock_id == test_clock_id)
+    return fetch_page(session, statement, Customer.id, page)
+
+
+def get_payment_method(
+    session: Session,
+    tenant_id: str,
+    customer_id: str,
+    payment_method_id: str,
+    *,
+    for_update: bool = False,
+) -> PaymentMethod | None:
+    method = session.get(PaymentMethod, (tenant_id, payment_method_id), with_for_update=for_update)
+    return method if method is not None and method.customer_id == customer_id else None
+
+
+def list_payment_methods(
+    session: Session, customer_id: str, page: PageRequest
+) -> Slice[PaymentMethod]:
+    statement = select(PaymentMethod).where(
+        PaymentMethod.customer_id == customer_id, PaymentMethod.detached_at.is_(None)
+    )
+    return fetch_page(session, statement, PaymentMethod.id, page)

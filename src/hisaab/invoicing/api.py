@@ -1,0 +1,75 @@
+"""HTTP routes of invoices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+
+from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
+from hisaab.core.pagination import Page, PageRequestDep
+from hisaab.invoicing import service
+from hisaab.invoicing.schemas import CreditBalanceOut, InvoiceOut, InvoiceStatus, PayInvoice
+
+router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["invoices"])
+InvoicePath = Path(max_length=64, description="An invoice id `in_…`.")
+CustomerPath = Path(max_length=64, description="A customer id `cus_…`.")
+
+
+@router.get("/invoices")
+def list_invoices(
+    session: SessionDep,
+    page: PageRequestDep,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    subscription_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[InvoiceStatus | None, Query()] = None,
+) -> Page[InvoiceOut]:
+    found = service.list_invoices(session, page, customer_id, subscription_id, status)
+    return Page(
+        data=service.present_many(session, found.items),
+        has_more=found.has_more,
+        next_cursor=found.next_cursor,
+    )
+
+
+@router.get("/invoices/{invoice_id}")
+def get_invoice(
+    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
+) -> InvoiceOut:
+    return service.present(session, service.get(session, tenant_id, invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/pay")
+def pay_invoice(
+    session: SessionDep,
+    tenant_id: TenantIdDep,
+    invoice_id: str = InvoicePath,
+    body: Annotated[PayInvoice | None, Body()] = None,
+) -> InvoiceOut:
+    """Charge now, or record a payment received outside Hisaab (`paid_out_of_band`)."""
+    out_of_band = body is not None and body.paid_out_of_band
+    invoice = service.pay(session, tenant_id, invoice_id, out_of_band=out_of_band)
+    return service.present(session, invoice)
+
+
+@router.post("/invoices/{invoice_id}/void")
+def void_invoice(
+    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
+) -> InvoiceOut:
+    return service.present(session, service.void(session, tenant_id, invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/mark_uncollectible")
+def mark_invoice_uncollectible(
+    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
+) -> InvoiceOut:
+    return service.present(session, service.mark_uncollectible(session, tenant_id, invoice_id))
+
+
+@router.get("/customers/{customer_id}/credit_balance", tags=["customers"])
+def get_credit_balance(
+    session: SessionDep, tenant_id: TenantIdDep, customer_id: str = CustomerPath
+) -> CreditBalanceOut:
+    """Credit the customer has from net-credit changes, used first by its next invoices."""
+    currency, balance = service.credit_balance(session, tenant_id, customer_id)
+    return CreditBalanceOut(customer_id=customer_id, currency=currency, balance=balance)

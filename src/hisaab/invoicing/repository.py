@@ -1,0 +1,113 @@
+"""All SQL of invoices, their lines, pending items, credit and number series."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.invoicing.models import (
+    CreditTransaction,
+    Invoice,
+    InvoiceLine,
+    PendingItem,
+)
+
+
+def add(session: Session, *rows: object) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+def get(
+    session: Session, tenant_id: str, invoice_id: str, *, for_update: bool = False
+) -> Invoice | None:
+    return session.get(Invoice, (tenant_id, invoice_id), with_for_update=for_update)
+
+
+def lines_of(
+    session: Session, tenant_id: str, invoice_ids: Sequence[str]
+) -> dict[str, list[InvoiceLine]]:
+    found: dict[str, list[InvoiceLine]] = defaultdict(list)
+    if invoice_ids:
+        statement = (
+            select(InvoiceLine)
+            .where(InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id.in_(invoice_ids))
+            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+        )
+        for line in session.scalars(statement):
+            found[line.invoice_id].append(line)
+    return found
+
+
+def list_invoices(
+    session: Session,
+    page: PageRequest,
+    customer_id: str | None,
+    subscription_id: str | None,
+    status: str | None,
+) -> Slice[Invoice]:
+    statement = select(Invoice)
+    if customer_id is not None:
+        statement = statement.where(Invoice.customer_id == customer_id)
+    if subscription_id is not None:
+        statement = statement.where(Invoice.subscription_id == subscription_id)
+    if status is not None:
+        statement = statement.where(Invoice.status == status)
+    return fetch_page(session, statement, Invoice.id, page)
+
+
+def open_pending_items(session: Session, tenant_id: str, subscription_id: str) -> list[PendingItem]:
+    """Items no invoice has taken yet, locked so two invoices cannot both take one."""
+    statement = (
+        select(PendingItem)
+        .where(
+            PendingItem.tenant_id == tenant_id,
+            PendingItem.subscription_id == subscription_id,
+            PendingItem.invoice_id.is_(None),
+        )
+        .order_by(PendingItem.id)
+        .with_for_update()
+    )
+    return list(session.scalars(statement))
+
+
+def has_pending_items(session: Session, tenant_id: str, subscription_id: str) -> bool:
+    statement = select(
+        select(PendingItem.id)
+        .where(
+            PendingItem.tenant_id == tenant_id,
+            PendingItem.subscription_id == subscription_id,
+            PendingItem.invoice_id.is_(None),
+        )
+        .exists()
+    )
+    return bool(session.scalar(statement))
+
+
+def credit_balance(session: Session, tenant_id: str, customer_id: str, currency: str) -> int:
+    statement = select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
+        CreditTransaction.tenant_id == tenant_id,
+        CreditTransaction.customer_id == customer_id,
+        CreditTransaction.currency == currency,
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def next_number(session: Session, tenant_id: str, series: str) -> int:
+    """The next number of a series. The row stays locked until the transaction ends, so a
+    concurrent finalization waits, and a rollback returns the number: no gap, no duplicate."""
+    value = session.execute(
+        text(
+            "INSERT INTO document_sequences (tenant_id, series, last_number) "
+            "VALUES (:tenant_id, :series, 1) "
+            "ON CONFLICT (tenant_id, series) "
+            "DO UPDATE SET last_number = document_sequences.last_number + 1 "
+            "RETURNING last_number"
+        ),
+        {"tenant_id": tenant_id, "series": series},
+    ).scalar_one()
+    return int(value)

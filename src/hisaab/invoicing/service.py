@@ -1,0 +1,492 @@
+"""Use cases of invoices: issue (draft → open, numbered, taxed, credit applied), pay out of band,
+void, mark uncollectible, read; and the pending items and credit balance behind them.
+
+Other domains describe what to bill as an `InvoiceDraft`; everything that makes it a legal
+document (number, tax, totals, the customer as of today, events) happens here, in the caller's
+transaction, so an invoice exists exactly when its cause committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from hisaab.clocks import service as clocks
+from hisaab.core.errors import conflict, not_found
+from hisaab.core.ids import looks_like, new_id
+from hisaab.core.pagination import PageRequest, Slice
+from hisaab.customers import service as customers
+from hisaab.invoicing import collection, numbering, repository
+from hisaab.invoicing.discounts import Discount, DiscountableLine, line_discounts
+from hisaab.invoicing.models import (
+    PERIOD_REASONS,
+    CreditTransaction,
+    Invoice,
+    InvoiceLine,
+    PendingItem,
+)
+from hisaab.invoicing.schemas import InvoiceLineOut, InvoiceOut, TaxLineOut
+from hisaab.tax import service as tax
+from hisaab.tenants import service as tenants
+from hisaab.webhooks import service as events
+
+if TYPE_CHECKING:
+    from hisaab.tenants.models import Tenant
+
+# Statuses from which money can still arrive or the invoice be written off.
+COLLECTIBLE = frozenset({"open", "uncollectible"})
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: datetime
+    period_end: datetime
+    plan_id: str | None
+    plan_version: int | None
+    sac_code: str | None
+    tax_behavior: str
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    customer_id: str
+    subscription_id: str
+    test_clock_id: str | None
+    billing_reason: str
+    collection_method: str
+    days_until_due: int | None
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    lines: tuple[LineDraft, ...]
+    discount: Discount | None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get(session: Session, tenant_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    invoice = (
+        repository.get(session, tenant_id, invoice_id, for_update=for_update)
+        if looks_like("in", invoice_id)
+        else None
+    )
+    if invoice is None:
+        raise not_found("invoice", invoice_id)
+    return invoice
+
+
+def present(session: Session, invoice: Invoice) -> InvoiceOut:
+    return present_many(session, [invoice])[0]
+
+
+def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
+    if not invoices:
+        return []
+    lines = repository.lines_of(session, invoices[0].tenant_id, [i.id for i in invoices])
+    return [_present(invoice, lines.get(invoice.id, [])) for invoice in invoices]
+
+
+def _present(invoice: Invoice, lines: Sequence[InvoiceLine]) -> InvoiceOut:
+    return InvoiceOut(
+        id=invoice.id,
+        number=invoice.number,
+        status=invoice.status,
+        customer_id=invoice.customer_id,
+        subscription_id=invoice.subscription_id,
+        billing_reason=invoice.billing_reason,
+        collection_method=invoice.collection_method,
+        currency=invoice.currency,
+        subtotal=invoice.subtotal,
+        discount=invoice.discount,
+        tax=invoice.tax,
+        total=invoice.total,
+        credit_applied=invoice.credit_applied,
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        amount_remaining=invoice.amount_remaining,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        issued_at=invoice.issued_at,
+        due_at=invoice.due_at,
+        paid_at=invoice.paid_at,
+        paid_out_of_band=invoice.paid_out_of_band,
+        voided_at=invoice.voided_at,
+        marked_uncollectible_at=invoice.marked_uncollectible_at,
+        place_of_supply=invoice.place_of_supply,
+        reverse_charge=invoice.reverse_charge,
+        lines=[
+            InvoiceLineOut.model_validate(
+                {**line.__dict__, "tax_lines": line.tax_lines}, from_attributes=False
+            )
+            for line in lines
+        ],
+        tax_lines=[TaxLineOut.model_validate(t) for t in invoice.tax_lines],
+        notes=invoice.notes,
+        customer=invoice.customer_snapshot,
+        test_clock_id=invoice.test_clock_id,
+        created_at=invoice.created_at,
+    )
+
+
+def list_invoices(
+    session: Session,
+    page: PageRequest,
+    customer_id: str | None,
+    subscription_id: str | None,
+    status: str | None,
+) -> Slice[Invoice]:
+    return repository.list_invoices(session, page, customer_id, subscription_id, status)
+
+
+def credit_balance(session: Session, tenant_id: str, customer_id: str) -> tuple[str, int]:
+    customer = customers.get_customer(session, tenant_id, customer_id)
+    return customer.currency, repository.credit_balance(
+        session, tenant_id, customer.id, customer.currency
+    )
+
+
+# --- pending items -------------------------------------------------------------------------
+
+
+def add_pending_items(
+    session: Session,
+    tenant_id: str,
+    customer_id: str,
+    subscription_id: str,
+    currency: str,
+    lines: Sequence[LineDraft],
+    now: datetime,
+) -> None:
+    """Charges and credits that wait for the subscription's next invoice."""
+    repository.add(
+        session,
+        *(
+            PendingItem(
+                tenant_id=tenant_id,
+                id=new_id("ii"),
+                customer_id=customer_id,
+                subscription_id=subscription_id,
+                currency=currency,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                amount=line.amount,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                plan_id=line.plan_id,
+                plan_version=line.plan_version,
+                sac_code=line.sac_code,
+                tax_behavior=line.tax_behavior,
+                invoice_id=None,
+                created_at=now,
+            )
+            for line in lines
+        ),
+    )
+
+
+def has_pending_items(session: Session, tenant_id: str, subscription_id: str) -> bool:
+    return repository.has_pending_items(session, tenant_id, subscription_id)
+
+
+def _as_line(item: PendingItem) -> LineDraft:
+    return LineDraft(
+        kind=item.kind,
+        description=item.description,
+        quantity=item.quantity,
+        unit_amount=item.unit_amount,
+        amount=item.amount,
+        period_start=item.period_start,
+        period_end=item.period_end,
+        plan_id=item.plan_id,
+        plan_version=item.plan_version,
+        sac_code=item.sac_code,
+        tax_behavior=item.tax_behavior,
+    )
+
+
+# --- issuing -------------------------------------------------------------------------------
+
+
+def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) -> Invoice:
+    """Bill the draft's lines and every pending item of its subscription, then finalize.
+
+    The caller holds the subscription's row lock; a second invoice for the same period is still
+    impossible because the database refuses it (uq_invoices_subscription_period).
+    """
+    pending = repository.open_pending_items(session, tenant_id, draft.subscription_id)
+    drafts = [*draft.lines, *(_as_line(item) for item in pending)]
+    if not drafts:
+        raise ValueError("an invoice needs at least one line")
+    tenant = tenants.get_tenant(session, tenant_id)
+    customer = customers.get_customer(session, tenant_id, draft.customer_id)
+    discounts = line_discounts(
+        draft.discount,
+        [DiscountableLine(line.amount, line.period_start) for line in drafts],
+        amount_off_applies=draft.billing_reason in PERIOD_REASONS,
+    )
+    local_day = now.astimezone(ZoneInfo(tenant.timezone)).date()
+    assessment = tax.assess(
+        tax.Party(tenant.country, tenant.state, tenant.gstin, None),
+        tax.Party(customer.country, customer.state, customer.gstin, customer.vat_id, customer.sez),
+        draft.currency,
+        [
+            tax.TaxableLine(line.amount - discount, line.tax_behavior, line.sac_code)
+            for line, discount in zip(drafts, discounts, strict=True)
+        ],
+        local_day,
+    )
+    invoice = Invoice(
+        tenant_id=tenant_id,
+        id=new_id("in"),
+        number=None,
+        series=None,
+        status="draft",
+        customer_id=draft.customer_id,
+        subscription_id=draft.subscription_id,
+        test_clock_id=draft.test_clock_id,
+        billing_reason=draft.billing_reason,
+        collection_method=draft.collection_method,
+        currency=draft.currency,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        paid_out_of_band=False,
+        place_of_supply=assessment.place_of_supply,
+        reverse_charge=assessment.reverse_charge,
+        notes=list(assessment.notes),
+        customer_snapshot=customers.present(customer).model_dump(mode="json"),
+        created_at=now,
+        updated_at=now,
+    )
+    lines = [
+        InvoiceLine(
+            tenant_id=tenant_id,
+            id=new_id("il"),
+            invoice_id=invoice.id,
+            position=position,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+            discount_amount=discount,
+            tax=line_tax.tax,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            proration=line.kind == "proration",
+            plan_id=line.plan_id,
+            plan_version=line.plan_version,
+            sac_code=line.sac_code,
+            tax_behavior=line.tax_behavior,
+            tax_lines=[_tax_line(c) for c in line_tax.components],
+        )
+        for position, (line, discount, line_tax) in enumerate(
+            zip(drafts, discounts, assessment.lines, strict=True)
+        )
+    ]
+    _set_totals(invoice, lines, assessment)
+    repository.add(session, invoice, *lines)
+    for item in pending:
+        item.invoice_id = invoice.id
+    events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
+    _finalize(session, tenant, invoice, lines, now, draft.days_until_due)
+    return invoice
+
+
+def _tax_line(component: tax.TaxComponent) -> dict[str, object]:
+    return {
+        "type": component.type,
+        "rate": f"{component.rate:.2f}",
+        "jurisdiction": component.jurisdiction,
+        "taxable_amount": component.taxable_amount,
+        "amount": component.amount,
+    }
+
+
+def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine], assessment: tax.Assessment) -> None:
+    """Subtotal and discount from the lines; tax summed per type (DESIGN: rounded per line)."""
+    invoice.subtotal = sum(line.amount for line in lines)
+    invoice.discount = sum(line.discount_amount for line in lines)
+    invoice.tax = sum(line.tax for line in lines)
+    exclusive_tax = sum(line.tax for line in lines if line.tax_behavior == "exclusive")
+    invoice.total = invoice.subtotal - invoice.discount + exclusive_tax
+    # What a draft owes before credit; finalization applies the customer's credit balance.
+    invoice.credit_applied = 0
+    invoice.amount_due = invoice.amount_remaining = max(invoice.total, 0)
+    invoice.amount_paid = 0
+    per_type: dict[tuple[str, str, str], list[int]] = {}
+    for line_tax in assessment.lines:
+        for c in line_tax.components:
+            key = (c.type, f"{c.rate:.2f}", c.jurisdiction)
+            sums = per_type.setdefault(key, [0, 0])
+            sums[0] += c.taxable_amount
+            sums[1] += c.amount
+    invoice.tax_lines = [
+        {"type": t, "rate": r, "jurisdiction": j, "taxable_amount": s[0], "amount": s[1]}
+        for (t, r, j), s in per_type.items()
+    ]
+
+
+def _finalize(
+    session: Session,
+    tenant: Tenant,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine],
+    now: datetime,
+    days_until_due: int | None,
+) -> None:
+    """Number, date and settle what credit can; from here on the document never changes."""
+    gst = tenant.gstin is not None
+    local_day = now.astimezone(ZoneInfo(tenant.timezone)).date()
+    series = numbering.series("invoice", gst, local_day, invoice.test_clock_id)
+    sequence = repository.next_number(session, tenant.id, series.key)
+    try:
+        invoice.number = numbering.invoice_number(
+            tenant.invoice_prefix, gst, series.label, sequence
+        )
+    except numbering.NumberSeriesExhausted as exc:
+        raise conflict("invoice_numbers_exhausted", f"{exc}; shorten the invoice prefix.") from None
+    invoice.series = series.key
+    invoice.issued_at = now
+    invoice.due_at = (
+        now + timedelta(days=days_until_due or 0)
+        if invoice.collection_method == "send_invoice"
+        else now
+    )
+    _apply_credit(session, invoice, now)
+    invoice.amount_paid = 0
+    invoice.amount_remaining = invoice.amount_due
+    invoice.status = "open"
+    session.flush()
+    events.emit(session, tenant.id, "invoice.finalized", _present(invoice, lines), now)
+    if invoice.amount_due == 0:
+        _settle(session, invoice, now, out_of_band=False)
+    else:
+        collection.collector().collect(session, invoice, now)
+
+
+def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:
+    """Use the customer's credit balance first; a negative total becomes new credit.
+
+    The customer row is locked before the balance is read whenever credit moves, so two
+    invoices finalizing at once cannot both spend the same credit.
+    """
+    invoice.credit_applied = 0
+    invoice.amount_due = max(invoice.total, 0)
+    if invoice.total < 0:
+        _move_credit(session, invoice, -invoice.total, "net_credit", now)
+        return
+    if invoice.total == 0:
+        return
+    if (
+        repository.credit_balance(session, invoice.tenant_id, invoice.customer_id, invoice.currency)
+        <= 0
+    ):
+        return
+    customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
+    balance = repository.credit_balance(
+        session, invoice.tenant_id, invoice.customer_id, invoice.currency
+    )
+    used = min(balance, invoice.total)
+    if used > 0:
+        _move_credit(session, invoice, -used, "applied_to_invoice", now)
+        invoice.credit_applied = used
+        invoice.amount_due = invoice.total - used
+
+
+def _move_credit(
+    session: Session, invoice: Invoice, amount: int, reason: str, now: datetime
+) -> None:
+    customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
+    repository.add(
+        session,
+        CreditTransaction(
+            tenant_id=invoice.tenant_id,
+            id=new_id("cbt"),
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            amount=amount,
+            invoice_id=invoice.id,
+            reason=reason,
+            created_at=now,
+        ),
+    )
+
+
+def _settle(session: Session, invoice: Invoice, now: datetime, *, out_of_band: bool) -> None:
+    invoice.amount_paid += invoice.amount_remaining
+    invoice.amount_remaining = 0
+    invoice.status = "paid"
+    invoice.paid_at = now
+    invoice.paid_out_of_band = out_of_band
+    invoice.updated_at = now
+    session.flush()
+    events.emit(session, invoice.tenant_id, "invoice.paid", present(session, invoice), now)
+
+
+# --- after issue ---------------------------------------------------------------------------
+
+
+def _customer_now(session: Session, invoice: Invoice) -> datetime:
+    return clocks.clock_for(session, invoice.tenant_id, invoice.test_clock_id).now()
+
+
+def _collectible(invoice: Invoice, action: str) -> None:
+    if invoice.status not in COLLECTIBLE:
+        raise conflict("invalid_state", f"An invoice that is {invoice.status} cannot be {action}.")
+
+
+def pay(session: Session, tenant_id: str, invoice_id: str, *, out_of_band: bool) -> Invoice:
+    """Record money received outside Hisaab, or ask the collector to charge now."""
+    invoice = get(session, tenant_id, invoice_id, for_update=True)
+    _collectible(invoice, "paid")
+    now = _customer_now(session, invoice)
+    if out_of_band:
+        _settle(session, invoice, now, out_of_band=True)
+    else:
+        collection.collector().charge_now(session, invoice, now)
+    return invoice
+
+
+def void(session: Session, tenant_id: str, invoice_id: str) -> Invoice:
+    """Cancel an invoice nothing was paid on; credit it used goes back to the customer."""
+    invoice = get(session, tenant_id, invoice_id, for_update=True)
+    _collectible(invoice, "voided")
+    now = _customer_now(session, invoice)
+    if invoice.credit_applied:
+        _move_credit(session, invoice, invoice.credit_applied, "invoice_voided", now)
+    invoice.status = "void"
+    invoice.voided_at = now
+    invoice.amount_remaining = 0
+    invoice.updated_at = now
+    session.flush()
+    events.emit(session, tenant_id, "invoice.voided", present(session, invoice), now)
+    return invoice
+
+
+def mark_uncollectible(session: Session, tenant_id: str, invoice_id: str) -> Invoice:
+    """Write the invoice off as bad debt; it can still be paid later."""
+    invoice = get(session, tenant_id, invoice_id, for_update=True)
+    if invoice.status != "open":
+        raise conflict(
+            "invalid_state", f"An invoice that is {invoice.status} cannot be marked uncollectible."
+        )
+    now = _customer_now(session, invoice)
+    invoice.status = "uncollectible"
+    invoice.marked_uncollectible_at = now
+    invoice.updated_at = now
+    session.flush()
+    events.emit(session, tenant_id, "invoice.marked_uncollectible", present(session, invoice), now)
+    return invoice

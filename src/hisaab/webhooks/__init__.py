@@ -1,0 +1,1 @@
+"""Outbox of events and (later) their outbound delivery as Standard Webhooks."""

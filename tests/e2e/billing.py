@@ -1,0 +1,77 @@
+"""Helpers for billing flows through HTTP: a tenant's catalog, customers on a test clock, and
+moving the clock forward until its work is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.conftest import TenantHandle
+
+
+@dataclass
+class Billing:
+    """One tenant's view of the API, with the steps every billing scenario takes."""
+
+    tenant: TenantHandle
+    run_jobs: Any
+
+    def post(self, path: str, body: dict[str, Any] | None = None, status: int = 200) -> Any:
+        response = self.tenant.http.post(path, json=body)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.tenant.http.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def clock(self, frozen_time: str) -> str:
+        return str(self.post("/v1/test_clocks", {"frozen_time": frozen_time}, 201)["id"])
+
+    def advance(self, clock_id: str, frozen_time: str) -> None:
+        self.post(f"/v1/test_clocks/{clock_id}/advance", {"frozen_time": frozen_time})
+        self.run_jobs()
+        clock = self.get(f"/v1/test_clocks/{clock_id}")
+        assert clock["status"] == "ready", clock
+
+    def plan(self, code: str, amount: int, interval: str = "month", **extra: Any) -> str:
+        body = {
+            "code": code,
+            "name": code.title(),
+            "interval": interval,
+            "interval_count": 1,
+            "prices": [{"currency": "INR", "unit_amount": amount}],
+            **extra,
+        }
+        return str(self.post("/v1/plans", body, 201)["id"])
+
+    def customer(self, clock_id: str | None, **extra: Any) -> str:
+        body = {
+            "name": "Asha Rao",
+            "email": "asha@example.test",
+            "country": "IN",
+            "state": "KA",
+            **({"test_clock_id": clock_id} if clock_id else {}),
+            **extra,
+        }
+        return str(self.post("/v1/customers", body, 201)["id"])
+
+    def subscribe(self, customer_id: str, plan_id: str, **extra: Any) -> dict[str, Any]:
+        body = {"customer_id": customer_id, "plan_id": plan_id, **extra}
+        result: dict[str, Any] = self.post("/v1/subscriptions", body, 201)
+        return result
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/v1/subscriptions/{subscription_id}")
+        return result
+
+    def invoices(self, subscription_id: str) -> list[dict[str, Any]]:
+        """Every invoice of the subscription, oldest first."""
+        found = self.get("/v1/invoices", subscription_id=subscription_id, limit=100)
+        assert not found["has_more"]
+        return list(reversed(found["data"]))
+
+    def events(self, object_id: str) -> list[str]:
+        found = self.get("/v1/events", object_id=object_id, limit=100)
+        return [e["type"] for e in reversed(found["data"])]

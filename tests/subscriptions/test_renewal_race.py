@@ -1,0 +1,137 @@
+"""Two schedulers over the same due subscriptions never bill a period twice (DESIGN rule 4).
+
+The race is real: two threads, each with its own connection and transaction, run the due work
+for the same clock at the same instant, released together by a barrier.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+import hisaab.jobs.tasks  # noqa: F401  (registers the subscriptions' due work)
+from hisaab.db import Database
+from hisaab.jobs import scheduler
+from hisaab.subscriptions import service as subscriptions
+from tests.conftest import TenantHandle
+from tests.e2e.billing import Billing
+
+RENEWAL = datetime(2026, 3, 1, 0, 0, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def due(tenant: TenantHandle, run_jobs: Any) -> tuple[Billing, str, list[str]]:
+    """Twenty subscriptions on one clock whose first period ended a second ago."""
+    billing = Billing(tenant, run_jobs)
+    clock = billing.clock("2026-02-01T00:00:00Z")
+    plan = billing.plan("pro", 200_000)
+    subs = [billing.subscribe(billing.customer(clock), plan)["id"] for _ in range(20)]
+    return billing, clock, subs
+
+
+def _invoices_per_period(database: Database, tenant_id: str) -> dict[tuple[str, Any], int]:
+    with database.transaction(tenant_id) as session:
+        rows = session.execute(
+            text(
+                "SELECT subscription_id, period_start, count(*) FROM invoices "
+                "GROUP BY subscription_id, period_start"
+            )
+        ).all()
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def _race(database: Database, tenant_id: str, clock_id: str, runner: Any) -> list[int]:
+    barrier = threading.Barrier(2)
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with database.transaction(tenant_id) as session:
+                barrier.wait(timeout=10)
+                done.append(runner(session, clock_id, RENEWAL))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return done
+
+
+def test_two_schedulers_at_once_bill_each_period_once(
+    database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
+) -> None:
+    _, clock, subs = due
+    done = _race(database, tenant.id, clock, scheduler.run_due)
+    assert sum(done) == len(subs), "between them they renewed every subscription once"
+    counts = _invoices_per_period(database, tenant.id)
+    assert len(counts) == 2 * len(subs), "the first period and the renewal of each"
+    assert set(counts.values()) == {1}
+
+
+def test_running_the_scheduler_again_does_nothing(
+    database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
+) -> None:
+    _, clock, subs = due
+    for expected in (len(subs), 0, 0):
+        with database.transaction(tenant.id) as session:
+            assert scheduler.run_due(session, clock, RENEWAL) == expected
+    assert set(_invoices_per_period(database, tenant.id).values()) == {1}
+
+
+def test_workers_that_do_not_skip_locked_rows_still_cannot_double_bill(
+    database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
+) -> None:
+    """Even two workers that both wait for the same rows (no SKIP LOCKED) bill once: the
+    second sees the renewed row after the first commits and finds nothing due."""
+    _, clock, subs = due
+
+    def blocking_runner(session: Any, clock_id: str, now: datetime) -> int:
+        rows = session.execute(
+            text(
+                "SELECT id FROM subscriptions WHERE test_clock_id = :clock "
+                "AND next_action_at <= :now ORDER BY id FOR UPDATE"
+            ),
+            {"clock": clock_id, "now": now},
+        ).scalars()
+        done = 0
+        for subscription_id in list(rows):
+            subscription = subscriptions.get(session, tenant.id, subscription_id, for_update=True)
+            done += len(subscriptions._catch_up(session, subscription, now))
+        return done
+
+    done = _race(database, tenant.id, clock, blocking_runner)
+    assert sorted(done) == [0, len(subs)]
+    assert set(_invoices_per_period(database, tenant.id).values()) == {1}
+
+
+def test_the_database_refuses_a_second_invoice_for_a_period(
+    database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
+) -> None:
+    """The last line of defence does not depend on any of the code above."""
+    billing, _, subs = due
+    first = billing.get(f"/v1/invoices/{billing.subscription(subs[0])['latest_invoice_id']}")
+    with pytest.raises(IntegrityError, match="uq_invoices_subscription_period"), database.transaction(
+        tenant.id
+    ) as session:
+        session.execute(
+            text(
+                "INSERT INTO invoices SELECT tenant_id, 'in_duplicate', NULL, NULL, status, "
+                "customer_id, subscription_id, test_clock_id, billing_reason, collection_method, "
+                "currency, subtotal, discount, tax, total, credit_applied, amount_due, amount_paid, "
+                "amount_remaining, period_start, period_end, issued_at, due_at, paid_at, "
+                "paid_out_of_band, voided_at, marked_uncollectible_at, place_of_supply, "
+                "reverse_charge, tax_lines, notes, customer_snapshot, created_at, updated_at "
+                "FROM invoices WHERE id = :id"
+            ),
+            {"id": first["id"]},
+        )
