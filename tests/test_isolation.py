@@ -100,6 +100,26 @@ def _coupon(t: TenantHandle) -> str:
     return str(response.json()["id"])
 
 
+def _subscription(t: TenantHandle) -> str:
+    plan = t.http.post(
+        "/v1/plans",
+        json={
+            "code": "isolated-sub",
+            "name": "Isolated",
+            "interval": "month",
+            "prices": [{"currency": "INR", "unit_amount": 100000}],
+        },
+    ).json()["id"]
+    response = t.http.post("/v1/subscriptions", json={"customer_id": _customer(t), "plan_id": plan})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _invoice(t: TenantHandle) -> str:
+    subscription = t.http.get(f"/v1/subscriptions/{_subscription(t)}").json()
+    return str(subscription["latest_invoice_id"])
+
+
 RESOURCES = (
     Resource(
         "api_key",
@@ -129,6 +149,7 @@ RESOURCES = (
                 {"gateway": "sandbox", "token": "pm_card_visa"},
             ),
             ("GET", "/v1/customers/{id}/payment_methods", None),
+            ("GET", "/v1/customers/{id}/credit_balance", None),
         ),
         "/v1/customers",
     ),
@@ -162,6 +183,31 @@ RESOURCES = (
             ("POST", "/v1/coupons/{id}/archive", None),
         ),
         "/v1/coupons",
+    ),
+    Resource(
+        "subscription",
+        _subscription,
+        (
+            ("GET", "/v1/subscriptions/{id}", None),
+            ("POST", "/v1/subscriptions/{id}/change", {"quantity": 2}),
+            ("POST", "/v1/subscriptions/{id}/remove_scheduled_change", None),
+            ("POST", "/v1/subscriptions/{id}/cancel", {"at_period_end": True}),
+            ("POST", "/v1/subscriptions/{id}/remove_scheduled_cancellation", None),
+            ("POST", "/v1/subscriptions/{id}/pause", None),
+            ("POST", "/v1/subscriptions/{id}/resume", None),
+        ),
+        "/v1/subscriptions",
+    ),
+    Resource(
+        "invoice",
+        _invoice,
+        (
+            ("GET", "/v1/invoices/{id}", None),
+            ("POST", "/v1/invoices/{id}/pay", {"paid_out_of_band": True}),
+            ("POST", "/v1/invoices/{id}/void", None),
+            ("POST", "/v1/invoices/{id}/mark_uncollectible", None),
+        ),
+        "/v1/invoices",
     ),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.
@@ -398,3 +444,27 @@ def test_the_suite_catches_a_missing_policy(leaky_app: tuple[Any, URL, URL]) -> 
         check_no_rows_without_scope(app_url, owner_url)
     for handle in handles:
         handle.http.close()
+
+
+def test_ids_in_request_bodies_are_isolated_too(
+    tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """Another tenant's customer, plan, coupon or subscription named in a body is 404 as well."""
+    subscription = tenant.http.get(f"/v1/subscriptions/{_subscription(tenant)}").json()
+    own_customer, own_plan = _customer(other_tenant), _plan(other_tenant)
+    bodies = [
+        ("/v1/subscriptions", {"customer_id": subscription["customer_id"], "plan_id": own_plan}),
+        ("/v1/subscriptions", {"customer_id": own_customer, "plan_id": subscription["plan_id"]}),
+        (
+            "/v1/subscriptions",
+            {"customer_id": own_customer, "plan_id": own_plan, "coupon": _coupon(tenant)},
+        ),
+        ("/v1/invoices/generate", {"subscription_id": subscription["id"]}),
+        ("/v1/invoices/generate", {"customer_id": subscription["customer_id"]}),
+        ("/v1/customers", {**CUSTOMER, "test_clock_id": _test_clock(tenant)}),
+    ]
+    for path, body in bodies:
+        response = other_tenant.http.post(path, json=body)
+        assert response.status_code == 404, (path, body, response.text)
+        assert response.json()["code"] == "resource_missing"
+    assert other_tenant.http.get("/v1/subscriptions").json()["data"] == []

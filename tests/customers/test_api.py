@@ -543,6 +543,25 @@ def test_default_must_be_one_of_the_customers_methods(tenant: TenantHandle) -> N
     assert _methods(tenant, other["id"])[0]["detached_at"] is None
 
 
+def test_another_tenants_payment_method_is_404_even_under_an_own_customer(
+    tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    victim = _customer(tenant)
+    method = _attach(tenant, victim["id"])
+    own = _customer(other_tenant)
+    url = f"/v1/customers/{own['id']}/payment_methods/{method['id']}"
+    _problem(other_tenant.http.get(url), 404, "resource_missing")
+    _problem(other_tenant.http.delete(url), 404, "resource_missing")
+    _problem(
+        other_tenant.http.patch(
+            f"/v1/customers/{own['id']}", json={"default_payment_method_id": method["id"]}
+        ),
+        422,
+        "payment_method_not_attached",
+    )
+    assert _methods(tenant, victim["id"]) == [method]
+
+
 def test_the_database_refuses_a_default_of_another_customer(
     tenant: TenantHandle, database: Any
 ) -> None:

@@ -3,7 +3,8 @@ moving the clock forward until its work is done."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import TenantHandle
@@ -15,6 +16,7 @@ class Billing:
 
     tenant: TenantHandle
     run_jobs: Any
+    _plan_numbers: itertools.count[int] = field(default_factory=itertools.count)
 
     def post(self, path: str, body: dict[str, Any] | None = None, status: int = 200) -> Any:
         response = self.tenant.http.post(path, json=body)
@@ -37,7 +39,7 @@ class Billing:
 
     def plan(self, code: str, amount: int, interval: str = "month", **extra: Any) -> str:
         body = {
-            "code": code,
+            "code": f"{code}-{next(self._plan_numbers)}",
             "name": code.title(),
             "interval": interval,
             "interval_count": 1,

@@ -92,6 +92,8 @@ def _constraints(test_clock_id: str | None = None) -> Iterator[None]:
 def _clock_now(
     session: Session, tenant_id: str, test_clock_id: str | None, now: datetime
 ) -> datetime:
+    """The customer's "now": its test clock's time (404 if there is no such clock), else the
+    request's."""
     return clocks.clock_for(session, tenant_id, test_clock_id).now() if test_clock_id else now
 
 
@@ -105,8 +107,7 @@ def create_customer(
         else tenants.get_tenant(session, tenant_id).base_currency
     )
     locale = rules.locale(data.locale)
-    if data.test_clock_id is not None:
-        now = clocks.get(session, tenant_id, data.test_clock_id).reached_time
+    now = _clock_now(session, tenant_id, data.test_clock_id, now)
     customer = Customer(
         tenant_id=tenant_id,
         id=new_id("cus"),

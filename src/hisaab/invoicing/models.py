@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     Text,
@@ -162,6 +163,8 @@ class PendingItem(Base):
     plan_version: Mapped[int | None] = mapped_column(Integer)
     sac_code: Mapped[str | None] = mapped_column(Text)
     tax_behavior: Mapped[str] = mapped_column(Text)
+    # Insertion order: items created in one request keep their order on the invoice.
+    sequence: Mapped[int] = mapped_column(BigInteger, Identity())
     # Set when an invoice takes the item; the item is then history.
     invoice_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Timestamp]

@@ -69,7 +69,7 @@ def open_pending_items(session: Session, tenant_id: str, subscription_id: str) -
             PendingItem.subscription_id == subscription_id,
             PendingItem.invoice_id.is_(None),
         )
-        .order_by(PendingItem.id)
+        .order_by(PendingItem.sequence)
         .with_for_update()
     )
     return list(session.scalars(statement))

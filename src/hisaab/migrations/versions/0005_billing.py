@@ -184,6 +184,7 @@ def upgrade() -> None:
         sa.Column("plan_version", sa.Integer(), nullable=True),
         sa.Column("sac_code", sa.Text(), nullable=True),
         sa.Column("tax_behavior", sa.Text(), nullable=False),
+        sa.Column("sequence", sa.BigInteger(), sa.Identity(), nullable=False),
         sa.Column("invoice_id", sa.Text(), nullable=True),
         sa.Column("created_at", TS, nullable=False),
         _tenant_fk("pending_invoice_items", "customer_id", "customers"),
