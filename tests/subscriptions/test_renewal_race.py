@@ -55,7 +55,7 @@ def _race(database: Database, tenant_id: str, clock_id: str, runner: Any) -> lis
             with database.transaction(tenant_id) as session:
                 barrier.wait(timeout=10)
                 done.append(runner(session, clock_id, RENEWAL))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(2)]
@@ -120,14 +120,16 @@ def test_the_database_refuses_a_second_invoice_for_a_period(
     """The last line of defence does not depend on any of the code above."""
     billing, _, subs = due
     first = billing.get(f"/v1/invoices/{billing.subscription(subs[0])['latest_invoice_id']}")
-    with pytest.raises(IntegrityError, match="uq_invoices_subscription_period"), database.transaction(
-        tenant.id
-    ) as session:
+    with (
+        pytest.raises(IntegrityError, match="uq_invoices_subscription_period"),
+        database.transaction(tenant.id) as session,
+    ):
         session.execute(
             text(
                 "INSERT INTO invoices SELECT tenant_id, 'in_duplicate', NULL, NULL, status, "
-                "customer_id, subscription_id, test_clock_id, billing_reason, collection_method, "
-                "currency, subtotal, discount, tax, total, credit_applied, amount_due, amount_paid, "
+                "customer_id, subscription_id, test_clock_id, billing_reason, "
+                "collection_method, currency, subtotal, discount, tax, total, credit_applied, "
+                "amount_due, amount_paid, "
                 "amount_remaining, period_start, period_end, issued_at, due_at, paid_at, "
                 "paid_out_of_band, voided_at, marked_uncollectible_at, place_of_supply, "
                 "reverse_charge, tax_lines, notes, customer_snapshot, created_at, updated_at "

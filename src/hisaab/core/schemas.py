@@ -66,3 +66,6 @@ def _to_utc(value: datetime) -> datetime:
 
 
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_to_utc)]
+
+# A text query parameter: PostgreSQL text cannot hold NUL, and a filter with one matches nothing.
+QueryText = Annotated[str | None, AfterValidator(_check_text)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.pagination import Page, PageRequestDep
+from hisaab.core.schemas import QueryText
 from hisaab.invoicing import service
 from hisaab.invoicing.schemas import CreditBalanceOut, InvoiceOut, InvoiceStatus, PayInvoice
 
@@ -20,8 +21,8 @@ CustomerPath = Path(max_length=64, description="A customer id `cus_…`.")
 def list_invoices(
     session: SessionDep,
     page: PageRequestDep,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    subscription_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[QueryText, Query(max_length=64)] = None,
+    subscription_id: Annotated[QueryText, Query(max_length=64)] = None,
     status: Annotated[InvoiceStatus | None, Query()] = None,
 ) -> Page[InvoiceOut]:
     found = service.list_invoices(session, page, customer_id, subscription_id, status)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.pagination import Page, PageRequestDep, page_of
+from hisaab.core.schemas import QueryText
 from hisaab.invoicing import service as invoicing
 from hisaab.invoicing.schemas import GenerateInvoices, InvoiceList
 from hisaab.subscriptions import service
@@ -35,7 +36,7 @@ def create_subscription(
 def list_subscriptions(
     session: SessionDep,
     page: PageRequestDep,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[QueryText, Query(max_length=64)] = None,
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[SubscriptionOut]:
     return page_of(service.list_subscriptions(session, page, customer_id, status), service.present)

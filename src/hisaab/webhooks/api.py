@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.pagination import Page, PageRequestDep, page_of
+from hisaab.core.schemas import QueryText
 from hisaab.webhooks import service
 from hisaab.webhooks.models import Event
 from hisaab.webhooks.schemas import EventOut
@@ -25,10 +26,10 @@ def list_events(
     session: SessionDep,
     page: PageRequestDep,
     event_type: Annotated[
-        str | None, Query(alias="type", max_length=64, description="Only this event type.")
+        QueryText, Query(alias="type", max_length=64, description="Only this event type.")
     ] = None,
     object_id: Annotated[
-        str | None, Query(max_length=64, description="Only events about this object.")
+        QueryText, Query(max_length=64, description="Only events about this object.")
     ] = None,
 ) -> Page[EventOut]:
     """Every event of the tenant, newest first."""

@@ -123,7 +123,9 @@ def upgrade() -> None:
         _tenant_fk("invoices", "customer_id", "customers"),
         _tenant_fk("invoices", "subscription_id", "subscriptions"),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_invoices")),
-        sa.UniqueConstraint("tenant_id", "series", "number", name=op.f("uq_invoices_tenant_id_series_number")),
+        sa.UniqueConstraint(
+            "tenant_id", "series", "number", name=op.f("uq_invoices_tenant_id_series_number")
+        ),
     )
     op.create_index(
         "uq_invoices_subscription_period",
