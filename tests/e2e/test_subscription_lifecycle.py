@@ -202,13 +202,14 @@ def test_subscription_events_tell_the_story(billing: Billing) -> None:
     billing.advance(clock, "2026-05-07T00:00:00Z")
     billing.post(f"/v1/subscriptions/{sub['id']}/cancel", {})
     assert billing.events(sub["id"]) == [
-        "subscription.created",
-        "subscription.updated",  # trialing
+        "subscription.created",  # already trialing
         "subscription.trial_will_end",
         "subscription.updated",  # active, first period invoiced
         "subscription.updated",  # renewed
         "subscription.canceled",
     ]
+    created = billing.get("/v1/events", object_id=sub["id"], type="subscription.created")
+    assert created["data"][0]["data"]["object"]["status"] == "trialing"
     event = billing.get("/v1/events", object_id=sub["id"], type="subscription.canceled")["data"][0]
     assert event["data"]["object"]["status"] == "canceled"
 

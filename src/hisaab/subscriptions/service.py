@@ -305,11 +305,11 @@ def create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscr
         created_at=now,
         updated_at=now,
     )
-    _schedule(subscription)
     repository.add(session, subscription)
-    events.emit(session, tenant_id, "subscription.created", present(subscription), now)
     if start <= now:
-        _run(session, subscription, Action("start", start), now)
+        _start(session, subscription, start, now)
+    _schedule(subscription)
+    _emit(session, subscription, "subscription.created", now)
     return subscription
 
 
@@ -372,25 +372,34 @@ def _catch_up(session: Session, subscription: Subscription, now: datetime) -> li
 def _run(
     session: Session, subscription: Subscription, action: Action, now: datetime
 ) -> Invoice | None:
+    """Do one timed action, then announce it (after the state it describes is complete)."""
     invoice: Invoice | None = None
+    event = "subscription.updated"
     if action.kind == "start":
-        if subscription.trial_end is not None:
-            _set_status(subscription, "trialing")
-            _emit(session, subscription, "subscription.updated", now)
-        else:
-            invoice = _activate(session, subscription, action.at, "subscription_create", now)
+        invoice = _start(session, subscription, action.at, now)
     elif action.kind == "trial_will_end":
         subscription.trial_will_end_at = None
-        _emit(session, subscription, "subscription.trial_will_end", now)
+        event = "subscription.trial_will_end"
     elif subscription.cancel_at_period_end:
         invoice = _end(session, subscription, action.at, now)
+        event = "subscription.canceled"
     elif action.kind == "trial_end":
         invoice = _activate(session, subscription, action.at, "subscription_cycle", now)
     else:
         invoice = _renew(session, subscription, action.at, now)
     _schedule(subscription)
-    session.flush()
+    _emit(session, subscription, event, now)
     return invoice
+
+
+def _start(
+    session: Session, subscription: Subscription, at: datetime, now: datetime
+) -> Invoice | None:
+    """Begin the trial, or without one bill the first period."""
+    if subscription.trial_end is not None:
+        _set_status(subscription, "trialing")
+        return None
+    return _activate(session, subscription, at, "subscription_create", now)
 
 
 def _activate(
@@ -398,9 +407,7 @@ def _activate(
 ) -> Invoice:
     _apply_scheduled_change(subscription)
     _set_status(subscription, "active")
-    invoice = _begin_cycle(session, subscription, anchor, reason, now)
-    _emit(session, subscription, "subscription.updated", now)
-    return invoice
+    return _begin_cycle(session, subscription, anchor, reason, now)
 
 
 def _renew(session: Session, subscription: Subscription, at: datetime, now: datetime) -> Invoice:
@@ -417,7 +424,6 @@ def _renew(session: Session, subscription: Subscription, at: datetime, now: date
             anchor, terms.interval, terms.interval_count, at, _zone(session, subscription.tenant_id)
         )
         invoice = _bill_period(session, subscription, period, "subscription_cycle", now)
-    _emit(session, subscription, "subscription.updated", now)
     return invoice
 
 
@@ -446,7 +452,6 @@ def _end(
     if invoicing.has_pending_items(session, subscription.tenant_id, subscription.id):
         invoice = _issue(session, subscription, "subscription_update", (), None, now)
     _schedule(subscription)
-    _emit(session, subscription, "subscription.canceled", now)
     return invoice
 
 
@@ -595,6 +600,7 @@ def cancel(
     if not data.at_period_end:
         subscription.canceled_at = now
         _end(session, subscription, now, now)
+        _emit(session, subscription, "subscription.canceled", now)
         return subscription
     if subscription.status not in {*lifecycle.BILLING, "trialing"}:
         raise lifecycle.invalid_state(subscription.status, "be canceled at period end")
