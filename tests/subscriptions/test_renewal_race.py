@@ -137,3 +137,68 @@ def test_the_database_refuses_a_second_invoice_for_a_period(
             ),
             {"id": first["id"]},
         )
+
+
+def test_the_system_scheduler_tick_renews_what_is_due_on_the_real_clock(
+    database: Database, tenant: TenantHandle, run_jobs: Any
+) -> None:
+    """Customers without a test clock are renewed by the minute tick, caught up period by
+    period if the scheduler was down (here: a period that ended two periods ago)."""
+    from hisaab.jobs.tasks import scheduler_tick
+
+    billing = Billing(tenant, run_jobs)
+    sub = billing.subscribe(billing.customer(None), billing.plan("daily", 1_000, interval="day"))
+    with database.transaction(tenant.id) as session:
+        session.execute(
+            text(
+                "UPDATE subscriptions SET billing_cycle_anchor = billing_cycle_anchor - "
+                "interval '2 days', current_period_start = current_period_start - interval "
+                "'2 days', current_period_end = current_period_end - interval '2 days', "
+                "next_action_at = next_action_at - interval '2 days' WHERE id = :id"
+            ),
+            {"id": sub["id"]},
+        )
+        session.execute(
+            text(
+                "UPDATE invoices SET period_start = period_start - interval '2 days', "
+                "period_end = period_end - interval '2 days' WHERE subscription_id = :id"
+            ),
+            {"id": sub["id"]},
+        )
+    scheduler_tick(timestamp=0)
+    invoices = billing.invoices(sub["id"])
+    assert len(invoices) == 3, "the two periods missed while the scheduler was down"
+    renewed = billing.subscription(sub["id"])
+    assert renewed["current_period_start"] == invoices[-1]["period_start"]
+    assert renewed["current_period_end"] > invoices[-1]["issued_at"]
+
+
+def test_numbers_stay_gapless_when_invoices_are_finalized_at_once(
+    app: Any, tenant: TenantHandle, run_jobs: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    billing = Billing(tenant, run_jobs)
+    plan = billing.plan("pro", 200_000)
+    customers = [billing.customer(None) for _ in range(12)]
+    barrier = threading.Barrier(len(customers))
+    statuses: list[int] = []
+
+    def subscribe(customer_id: str) -> None:
+        with TestClient(app, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+            barrier.wait(timeout=10)
+            response = http.post(
+                "/v1/subscriptions", json={"customer_id": customer_id, "plan_id": plan}
+            )
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=subscribe, args=(c,)) for c in customers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [201] * len(customers)
+    numbers = sorted(
+        int(i["number"].rsplit("/", 1)[1]) for i in billing.get("/v1/invoices", limit=100)["data"]
+    )
+    assert numbers == list(range(1, len(customers) + 1))
