@@ -20,6 +20,8 @@ from hisaab.tenants import service as tenants
 log = structlog.get_logger("hisaab.jobs")
 # API.md promises at least 24 h; twice that covers clients that retry the next day.
 IDEMPOTENCY_TTL = timedelta(hours=48)
+# A safety bound, not a throttle: what is left over is picked up by the next tick.
+MAX_BATCHES_PER_TICK = 10_000
 
 scheduler.register(subscriptions.DUE_WORK)
 
@@ -38,8 +40,13 @@ def scheduler_tick(timestamp: int) -> None:
         tenant_ids = tenants.all_tenant_ids(session)
     done = 0
     for tenant_id in tenant_ids:
-        with database.transaction(tenant_id) as session:
-            done += scheduler.run_due(session, None, SYSTEM_CLOCK.now())
+        # Each batch in its own transaction; repeat until the tenant has nothing due left.
+        for _ in range(MAX_BATCHES_PER_TICK):
+            with database.transaction(tenant_id) as session:
+                batch = scheduler.run_due(session, None, SYSTEM_CLOCK.now())
+            done += batch
+            if batch == 0:
+                break
     log.info("scheduler_tick", tenants=len(tenant_ids), done=done, deferred_at=timestamp)
 
 

@@ -565,21 +565,7 @@ def _change_now(
     )
     if behavior == "none":
         prorations = ()
-    if not same_cycle:
-        if prorations:
-            invoicing.add_pending_items(
-                session,
-                subscription.tenant_id,
-                subscription.customer_id,
-                subscription.id,
-                subscription.currency,
-                prorations,
-                now,
-            )
-        _begin_cycle(session, subscription, now, "subscription_update", now)
-    elif behavior == "always_invoice" and prorations:
-        _issue(session, subscription, "subscription_update", prorations, (now, end), now)
-    elif behavior == "create_prorations" and prorations:
+    if prorations and (behavior == "create_prorations" or not same_cycle):
         invoicing.add_pending_items(
             session,
             subscription.tenant_id,
@@ -589,6 +575,10 @@ def _change_now(
             prorations,
             now,
         )
+    if not same_cycle:
+        _begin_cycle(session, subscription, now, "subscription_update", now)
+    elif behavior == "always_invoice" and prorations:
+        _issue(session, subscription, "subscription_update", prorations, (now, end), now)
 
 
 def cancel(
