@@ -202,3 +202,21 @@ def test_numbers_stay_gapless_when_invoices_are_finalized_at_once(
         int(i["number"].rsplit("/", 1)[1]) for i in billing.get("/v1/invoices", limit=100)["data"]
     )
     assert numbers == list(range(1, len(customers) + 1))
+
+
+def test_one_subscription_that_cannot_be_billed_does_not_hold_back_the_others(
+    database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
+) -> None:
+    billing, clock, subs = due
+    with database.transaction(tenant.id) as session:
+        session.execute(
+            text("UPDATE subscriptions SET billing_cycle_anchor = NULL WHERE id = :id"),
+            {"id": subs[0]},
+        )
+    with database.transaction(tenant.id) as session:
+        assert scheduler.run_due(session, clock, RENEWAL) == len(subs) - 1
+    assert len(billing.invoices(subs[0])) == 1, "the broken one is not renewed"
+    assert billing.subscription(subs[0])["current_period_end"] == "2026-03-01T00:00:00Z", (
+        "it stays due, to be retried"
+    )
+    assert all(len(billing.invoices(s)) == 2 for s in subs[1:])

@@ -17,6 +17,7 @@ from hisaab.catalog.terms import Duration, TaxBehavior
 from hisaab.core.errors import invalid
 from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.subscriptions.periods import Interval
+from hisaab.tax import service as tax
 
 # About three years of any interval: longer commitments are contracts, not subscriptions.
 MAX_INTERVAL_COUNT: Mapping[str, int] = {"day": 365, "week": 156, "month": 36, "year": 3}
@@ -82,12 +83,24 @@ def prices(entries: Sequence[tuple[str, int]]) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
+def sac_code(code: str) -> str:
+    """Only services whose GST rate Hisaab knows: a wrong SAC is a wrong tax on every invoice."""
+    if code not in tax.GST_SERVICES:
+        raise invalid(
+            "unknown_sac_code",
+            f"SAC {code} is not one Hisaab has a GST rate for; use one of "
+            f"{', '.join(sorted(tax.GST_SERVICES))}.",
+            ("body", "sac_code"),
+        )
+    return code
+
+
 def version_terms(
     interval: Interval,
     count: int,
     trial_days: int,
     tax_behavior: TaxBehavior,
-    sac_code: str,
+    sac: str,
     features: dict[str, Any],
     price_entries: Sequence[tuple[str, int]],
 ) -> VersionTerms:
@@ -96,7 +109,7 @@ def version_terms(
         interval_count=interval_count(interval, count),
         trial_days=trial_days,
         tax_behavior=tax_behavior,
-        sac_code=sac_code,
+        sac_code=sac_code(sac),
         features=dict(features),
         prices=prices(price_entries),
     )

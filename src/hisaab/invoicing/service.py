@@ -247,6 +247,8 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
             for line, discount in zip(drafts, discounts, strict=True)
         ],
         local_day,
+        seller_lut=tenant.lut,
+        seller_registrations=[(r["scheme"], r["number"]) for r in tenant.tax_registrations],
     )
     invoice = Invoice(
         tenant_id=tenant_id,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy.orm import Session
 
 from hisaab.catalog import service as catalog
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 # How many timed actions one subscription may need to catch up in one go (about 80 years of
 # daily periods); more means something is wrong, not that the customer is very late.
 MAX_CATCH_UP = 30_000
+log = structlog.get_logger("hisaab.subscriptions")
 DUE_BATCH = 500
 
 
@@ -464,10 +466,21 @@ class SubscriptionDueWork:
         return repository.earliest_action(session, clock_id, until)
 
     def run_due(self, session: Session, clock_id: str | None, now: datetime) -> int:
+        """Each subscription in its own savepoint: one that cannot be billed (a bug, bad data)
+        is logged and stays due, and does not hold back the rest of the batch."""
         done = 0
         for subscription in repository.claim_due(session, clock_id, now, DUE_BATCH):
+            try:
+                with session.begin_nested():
+                    _catch_up(session, subscription, now)
+            except Exception:
+                log.exception(
+                    "subscription_due_work_failed",
+                    tenant_id=subscription.tenant_id,
+                    subscription_id=subscription.id,
+                )
+                continue
             done += 1
-            _catch_up(session, subscription, now)
         return done
 
 

@@ -6,8 +6,8 @@ from hisaab.tax.assessment import (
     Party,
     TaxableLine,
     TaxComponent,
-    assess,
 )
+from hisaab.tax.engine import decide as assess
 from hisaab.tax.identity import (
     EU_MEMBER_STATES,
     REGISTRATION_SCHEMES,
@@ -20,9 +20,11 @@ from hisaab.tax.identity import (
     state_code,
     vat_id,
 )
+from hisaab.tax.rates import GST_SERVICES
 
 __all__ = [
     "EU_MEMBER_STATES",
+    "GST_SERVICES",
     "REGISTRATION_SCHEMES",
     "Assessment",
     "Gstin",
