@@ -14,7 +14,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from hisaab.core.errors import HisaabError, invalid
+from hisaab.core.errors import invalid
 from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.tax import service as tax
 
@@ -48,10 +48,6 @@ class TaxIdentity:
     sez: bool = False
 
 
-def _as_error(exc: tax.TaxIdentityError) -> HisaabError:
-    return invalid(exc.code, str(exc), ("body", exc.field))
-
-
 def tax_identity(
     country: str,
     state: str | None = None,
@@ -65,30 +61,11 @@ def tax_identity(
     client handles a bad GSTIN the same way wherever it sent one.
     """
     try:
-        country_code = tax.country_code(country)
-        state_code = tax.state_code(country_code, state) if state else None
-        gst = tax.gstin(gstin) if gstin else None
+        where = tax.location(country, state, gstin, "customer")
         vat = tax.vat_id(vat_id) if vat_id else None
     except tax.TaxIdentityError as exc:
-        raise _as_error(exc) from None
-    if gst is not None:
-        if country_code != "IN":
-            raise invalid(
-                "gstin_outside_india", "A GSTIN belongs to a customer in India.", ("body", "gstin")
-            )
-        if state_code is not None and state_code != gst.state:
-            raise invalid(
-                "gstin_state_mismatch",
-                f"GSTIN {gst.number} is registered in state {gst.state}, not {state_code}.",
-                ("body", "state"),
-            )
-        state_code = gst.state
-    if country_code == "IN" and state_code is None:
-        raise invalid(
-            "state_required",
-            "An Indian customer without a GSTIN needs its state: it is the place of supply.",
-            ("body", "state"),
-        )
+        raise exc.as_invalid() from None
+    country_code, state_code, gst = where.country, where.state, where.gstin
     if vat is not None and vat.country != country_code:
         raise invalid(
             "vat_country_mismatch",

@@ -17,6 +17,7 @@ from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin as in_gstin
 from stdnum.in_ import pan as in_pan
 
+from hisaab.core.errors import HisaabError, invalid
 from hisaab.tax.in_states import BY_GST_CODE
 
 EU_MEMBER_STATES = frozenset(
@@ -37,6 +38,10 @@ class TaxIdentityError(ValueError):
         super().__init__(message)
         self.code = code
         self.field = field
+
+    def as_invalid(self) -> HisaabError:
+        """The 422 a request body with this identity gets, pointing at the field."""
+        return invalid(self.code, str(self), ("body", self.field))
 
 
 def country_code(value: str) -> str:
@@ -153,3 +158,43 @@ def registration_number(scheme: str, number: str) -> str:
             )
         return compact
     raise TaxIdentityError("invalid_registration", field, f"unknown tax scheme {scheme!r}")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a party (tenant or customer) is for tax."""
+
+    country: str
+    state: str | None
+    gstin: Gstin | None
+
+
+def location(country: str, state: str | None, gstin_number: str | None, party: str) -> Location:
+    """Country, state and GSTIN checked against each other.
+
+    A GSTIN's state code fixes the state (a different `state` is refused, not overridden), and a
+    party in India needs its state: it decides the place of supply between CGST+SGST and IGST.
+    `party` names who is described ("tenant", "customer") in the messages.
+    """
+    country = country_code(country)
+    state = state_code(country, state) if state else None
+    gst = gstin(gstin_number) if gstin_number else None
+    if gst is not None:
+        if country != "IN":
+            raise TaxIdentityError(
+                "gstin_outside_india", "gstin", f"A GSTIN belongs to a {party} in India."
+            )
+        if state is not None and state != gst.state:
+            raise TaxIdentityError(
+                "gstin_state_mismatch",
+                "state",
+                f"GSTIN {gst.number} is registered in state {gst.state}, not {state}.",
+            )
+        state = gst.state
+    if country == "IN" and state is None:
+        raise TaxIdentityError(
+            "state_required",
+            "state",
+            f"An Indian {party} without a GSTIN needs its state: it is the place of supply.",
+        )
+    return Location(country, state, gst)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from hisaab.core.errors import HisaabError, invalid
+from hisaab.core.errors import invalid
 from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.tax import service as tax
 
@@ -29,10 +29,6 @@ class TaxProfile:
     registrations: tuple[tuple[str, str], ...]
 
 
-def _as_error(exc: tax.TaxIdentityError) -> HisaabError:
-    return invalid(exc.code, str(exc), ("body", exc.field))
-
-
 def tax_profile(
     country: str,
     state: str | None,
@@ -42,28 +38,13 @@ def tax_profile(
 ) -> TaxProfile:
     """Validate and normalize a tenant's tax identity; raises 422 with a precise code."""
     try:
-        country_code = tax.country_code(country)
-        state_code = tax.state_code(country_code, state) if state else None
-        gst = tax.gstin(gstin) if gstin else None
+        where = tax.location(country, state, gstin, "tenant")
         normalized = [
             (scheme, tax.registration_number(scheme, number)) for scheme, number in registrations
         ]
     except tax.TaxIdentityError as exc:
-        raise _as_error(exc) from None
-    if gst is not None:
-        if country_code != "IN":
-            raise invalid(
-                "gstin_outside_india", "A GSTIN belongs to a tenant in India.", ("body", "gstin")
-            )
-        if state_code is not None and state_code != gst.state:
-            raise invalid(
-                "gstin_state_mismatch",
-                f"GSTIN {gst.number} is registered in state {gst.state}, not {state_code}.",
-                ("body", "state"),
-            )
-        state_code = gst.state
-    if country_code == "IN" and state_code is None:
-        raise invalid("state_required", "An Indian tenant needs its state.", ("body", "state"))
+        raise exc.as_invalid() from None
+    country_code, state_code, gst = where.country, where.state, where.gstin
     if lut and gst is None:
         raise invalid(
             "lut_requires_gstin", "A Letter of Undertaking needs a GSTIN.", ("body", "lut")
