@@ -7,13 +7,12 @@ answer with a stable code and the exact field, which a model validator could not
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hisaab.catalog.terms import Duration, TaxBehavior
+from hisaab.catalog.terms import Duration, TaxBehavior, VersionTerms
 from hisaab.core.errors import invalid
 from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.subscriptions.periods import Interval
@@ -21,38 +20,6 @@ from hisaab.tax import service as tax
 
 # About three years of any interval: longer commitments are contracts, not subscriptions.
 MAX_INTERVAL_COUNT: Mapping[str, int] = {"day": 365, "week": 156, "month": 36, "year": 3}
-
-
-@dataclass(frozen=True)
-class VersionTerms:
-    """Everything that a plan version fixes; a change to any of it makes a new version."""
-
-    interval: Interval
-    interval_count: int
-    trial_days: int
-    tax_behavior: TaxBehavior
-    sac_code: str
-    features: dict[str, Any]
-    prices: dict[str, int]
-
-    def same_as(self, other: VersionTerms) -> bool:
-        """Equal as JSON would show them: in Python `1 == True`, but a feature's type matters."""
-        return _canonical(self) == _canonical(other)
-
-
-def _canonical(terms: VersionTerms) -> str:
-    return json.dumps(
-        [
-            terms.interval,
-            terms.interval_count,
-            terms.trial_days,
-            terms.tax_behavior,
-            terms.sac_code,
-            terms.features,
-            terms.prices,
-        ],
-        sort_keys=True,
-    )
 
 
 def interval_count(interval: Interval, count: int) -> int:

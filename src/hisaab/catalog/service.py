@@ -30,7 +30,7 @@ from hisaab.catalog.schemas import (
     PlanVersionOut,
     PriceOut,
 )
-from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior
+from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior, VersionTerms
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
 from hisaab.core.pagination import PageRequest, Slice, encode_cursor
@@ -52,8 +52,8 @@ class PlanView:
 # Plans
 
 
-def _terms_of(version: PlanVersion) -> rules.VersionTerms:
-    return rules.VersionTerms(
+def _terms_of(version: PlanVersion) -> VersionTerms:
+    return VersionTerms(
         interval=cast(Interval, version.interval),
         interval_count=version.interval_count,
         trial_days=version.trial_days,
@@ -65,7 +65,7 @@ def _terms_of(version: PlanVersion) -> rules.VersionTerms:
 
 
 def _write_version(
-    session: Session, plan: Plan, number: int, terms: rules.VersionTerms, now: datetime
+    session: Session, plan: Plan, number: int, terms: VersionTerms, now: datetime
 ) -> PlanVersion:
     version = PlanVersion(
         tenant_id=plan.tenant_id,
@@ -194,7 +194,7 @@ def list_plan_versions(
     )
 
 
-def _patched_terms(current: rules.VersionTerms, patch: PlanUpdate) -> rules.VersionTerms:
+def _patched_terms(current: VersionTerms, patch: PlanUpdate) -> VersionTerms:
     interval = patch.interval or current.interval
     count = current.interval_count if patch.interval_count is None else patch.interval_count
     return rules.version_terms(
@@ -243,26 +243,26 @@ def update_plan(
 
 def archive_plan(session: Session, tenant_id: str, plan_id: str, now: datetime) -> PlanView:
     """Archived plans take no new subscriptions; those already on them carry on."""
-    plan = _plan(session, tenant_id, plan_id, for_update=True)
-    view = PlanView(plan, _version(session, plan, plan.current_version))
-    if plan.status != "archived":
-        plan.status = "archived"
-        plan.archived_at = now
-        plan.updated_at = now
-        session.flush()
-        events.emit(session, tenant_id, "plan.archived", present_plan(view), now)
-    return view
+    return _set_status(session, tenant_id, plan_id, "archived", now)
 
 
 def unarchive_plan(session: Session, tenant_id: str, plan_id: str, now: datetime) -> PlanView:
+    return _set_status(session, tenant_id, plan_id, "active", now)
+
+
+def _set_status(
+    session: Session, tenant_id: str, plan_id: str, status: str, now: datetime
+) -> PlanView:
+    """Move the plan to `status`; doing it twice is harmless and announces nothing."""
     plan = _plan(session, tenant_id, plan_id, for_update=True)
     view = PlanView(plan, _version(session, plan, plan.current_version))
-    if plan.status != "active":
-        plan.status = "active"
-        plan.archived_at = None
+    if plan.status != status:
+        plan.status = status
+        plan.archived_at = now if status == "archived" else None
         plan.updated_at = now
         session.flush()
-        events.emit(session, tenant_id, "plan.updated", present_plan(view), now)
+        event = "plan.archived" if status == "archived" else "plan.updated"
+        events.emit(session, tenant_id, event, present_plan(view), now)
     return view
 
 
@@ -276,20 +276,13 @@ def plan_terms(
     on them keep renewing; refusing new ones is the caller's rule.
     """
     view = get_plan(session, tenant_id, plan_id, version)
-    terms = _terms_of(view.version)
     return PlanTerms(
+        **vars(_terms_of(view.version)),
         plan_id=view.plan.id,
         version=view.version.version,
         code=view.plan.code,
         name=view.plan.name,
         archived=view.plan.status == "archived",
-        interval=terms.interval,
-        interval_count=terms.interval_count,
-        trial_days=terms.trial_days,
-        tax_behavior=terms.tax_behavior,
-        sac_code=terms.sac_code,
-        features=terms.features,
-        prices=terms.prices,
     )
 
 

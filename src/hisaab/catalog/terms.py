@@ -7,6 +7,7 @@ true for the life of the subscription that took it (versions are immutable).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,14 +22,9 @@ Duration = Literal["once", "repeating", "forever"]
 
 
 @dataclass(frozen=True)
-class PlanTerms:
-    """One version of a plan as a subscription is billed on it."""
+class VersionTerms:
+    """Everything that a plan version fixes; a change to any of it makes a new version."""
 
-    plan_id: str
-    version: int
-    code: str
-    name: str
-    archived: bool
     interval: Interval
     interval_count: int
     trial_days: int
@@ -36,6 +32,35 @@ class PlanTerms:
     sac_code: str
     features: dict[str, Any]
     prices: Mapping[str, int]
+
+    def same_as(self, other: VersionTerms) -> bool:
+        """Equal as JSON would show them: in Python `1 == True`, but a feature's type matters."""
+        return self._canonical() == other._canonical()
+
+    def _canonical(self) -> str:
+        return json.dumps(
+            [
+                self.interval,
+                self.interval_count,
+                self.trial_days,
+                self.tax_behavior,
+                self.sac_code,
+                self.features,
+                dict(self.prices),
+            ],
+            sort_keys=True,
+        )
+
+
+@dataclass(frozen=True)
+class PlanTerms(VersionTerms):
+    """One version of a plan as a subscription is billed on it: its terms and which it is."""
+
+    plan_id: str
+    version: int
+    code: str
+    name: str
+    archived: bool
 
     def unit_amount(self, currency: str) -> int:
         """The price in `currency` (minor units); 422 if the plan does not sell in it.
