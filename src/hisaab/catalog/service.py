@@ -33,6 +33,7 @@ from hisaab.catalog.schemas import (
 from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior, VersionTerms
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice, encode_cursor
 from hisaab.subscriptions.periods import Interval
 from hisaab.webhooks import service as events
@@ -123,14 +124,12 @@ def create_plan(session: Session, tenant_id: str, data: PlanCreate, now: datetim
 
 
 def _plan(session: Session, tenant_id: str, plan_id: str, *, for_update: bool = False) -> Plan:
-    plan = (
-        repository.get_plan(session, tenant_id, plan_id, for_update=for_update)
-        if looks_like("plan", plan_id)
-        else None
+    return found(
+        "plan",
+        "plan",
+        plan_id,
+        lambda: repository.get_plan(session, tenant_id, plan_id, for_update=for_update),
     )
-    if plan is None:
-        raise not_found("plan", plan_id)
-    return plan
 
 
 def _version(session: Session, plan: Plan, number: int) -> PlanVersion:
@@ -362,14 +361,12 @@ def create_coupon(session: Session, tenant_id: str, data: CouponCreate, now: dat
 def get_coupon(
     session: Session, tenant_id: str, coupon_id: str, *, for_update: bool = False
 ) -> Coupon:
-    coupon = (
-        repository.get_coupon(session, tenant_id, coupon_id, for_update=for_update)
-        if looks_like("coupon", coupon_id)
-        else None
+    return found(
+        "coupon",
+        "coupon",
+        coupon_id,
+        lambda: repository.get_coupon(session, tenant_id, coupon_id, for_update=for_update),
     )
-    if coupon is None:
-        raise not_found("coupon", coupon_id)
-    return coupon
 
 
 def list_coupons(
@@ -393,24 +390,24 @@ def coupon_terms(session: Session, tenant_id: str, coupon: str) -> CouponTerms:
 
     Codes are stored upper case and ids are lower case, so the two can never be confused.
     """
-    found = None
+    row = None
     if looks_like("coupon", coupon):
-        found = repository.get_coupon(session, tenant_id, coupon)
+        row = repository.get_coupon(session, tenant_id, coupon)
     elif _COUPON_CODE.fullmatch(coupon):
-        found = repository.coupon_by_code(session, tenant_id, coupon.upper())
-    if found is None:
+        row = repository.coupon_by_code(session, tenant_id, coupon.upper())
+    if row is None:
         raise not_found("coupon", coupon)
     return CouponTerms(
-        id=found.id,
-        code=found.code,
-        percent_off=found.percent_off,
-        amount_off=found.amount_off,
-        currency=found.currency,
-        duration=cast(Duration, found.duration),
-        duration_in_periods=found.duration_in_periods,
-        max_redemptions=found.max_redemptions,
-        redeem_by=found.redeem_by,
-        archived=found.status == "archived",
+        id=row.id,
+        code=row.code,
+        percent_off=row.percent_off,
+        amount_off=row.amount_off,
+        currency=row.currency,
+        duration=cast(Duration, row.duration),
+        duration_in_periods=row.duration_in_periods,
+        max_redemptions=row.max_redemptions,
+        redeem_by=row.redeem_by,
+        archived=row.status == "archived",
     )
 
 

@@ -11,8 +11,9 @@ from hisaab.clocks import repository
 from hisaab.clocks.models import TestClock
 from hisaab.clocks.schemas import TestClockAdvance, TestClockCreate
 from hisaab.core.clock import SYSTEM_CLOCK, Clock, FrozenClock, utc
-from hisaab.core.errors import conflict, invalid, not_found
-from hisaab.core.ids import looks_like, new_id
+from hisaab.core.errors import conflict, invalid
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.db import Database
 from hisaab.jobs import queue, scheduler
@@ -38,14 +39,12 @@ def create(session: Session, tenant_id: str, data: TestClockCreate, now: datetim
 
 
 def get(session: Session, tenant_id: str, clock_id: str, *, for_update: bool = False) -> TestClock:
-    clock = (
-        repository.get(session, tenant_id, clock_id, for_update=for_update)
-        if looks_like("clock", clock_id)
-        else None
+    return found(
+        "test_clock",
+        "clock",
+        clock_id,
+        lambda: repository.get(session, tenant_id, clock_id, for_update=for_update),
     )
-    if clock is None:
-        raise not_found("test_clock", clock_id)
-    return clock
 
 
 def list_clocks(session: Session, page: PageRequest) -> Slice[TestClock]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from hisaab.clocks import service as clocks
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import repository, rules
 from hisaab.customers.models import Customer, PaymentMethod
@@ -138,14 +139,12 @@ def get_customer(
     session: Session, tenant_id: str, customer_id: str, *, for_update: bool = False
 ) -> Customer:
     """The tenant's customer, or 404 (also for a malformed id or another tenant's customer)."""
-    customer = (
-        repository.get_customer(session, tenant_id, customer_id, for_update=for_update)
-        if looks_like("cus", customer_id)
-        else None
+    return found(
+        "customer",
+        "cus",
+        customer_id,
+        lambda: repository.get_customer(session, tenant_id, customer_id, for_update=for_update),
     )
-    if customer is None:
-        raise not_found("customer", customer_id)
-    return customer
 
 
 def list_customers(
@@ -324,16 +323,14 @@ def get_payment_method(
 def _payment_method(
     session: Session, customer: Customer, payment_method_id: str, *, for_update: bool = False
 ) -> PaymentMethod:
-    method = (
-        repository.get_payment_method(
+    return found(
+        "payment_method",
+        "pm",
+        payment_method_id,
+        lambda: repository.get_payment_method(
             session, customer.tenant_id, customer.id, payment_method_id, for_update=for_update
-        )
-        if looks_like("pm", payment_method_id)
-        else None
+        ),
     )
-    if method is None:
-        raise not_found("payment_method", payment_method_id)
-    return method
 
 
 def detach_payment_method(

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
-from hisaab.core.errors import conflict, not_found
-from hisaab.core.ids import looks_like, new_id
+from hisaab.core.errors import conflict
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import service as customers
 from hisaab.invoicing import collection, numbering, repository
@@ -76,14 +77,12 @@ class InvoiceDraft:
 
 
 def get(session: Session, tenant_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
-    invoice = (
-        repository.get(session, tenant_id, invoice_id, for_update=for_update)
-        if looks_like("in", invoice_id)
-        else None
+    return found(
+        "invoice",
+        "in",
+        invoice_id,
+        lambda: repository.get(session, tenant_id, invoice_id, for_update=for_update),
     )
-    if invoice is None:
-        raise not_found("invoice", invoice_id)
-    return invoice
 
 
 def present(session: Session, invoice: Invoice) -> InvoiceOut:

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from hisaab.catalog import service as catalog
 from hisaab.catalog.terms import CouponTerms, PlanTerms
 from hisaab.clocks import service as clocks
-from hisaab.core.errors import conflict, invalid, not_found
-from hisaab.core.ids import looks_like, new_id
+from hisaab.core.errors import conflict, invalid
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import service as customers
 from hisaab.invoicing import service as invoicing
@@ -56,14 +57,12 @@ DUE_BATCH = 500
 def get(
     session: Session, tenant_id: str, subscription_id: str, *, for_update: bool = False
 ) -> Subscription:
-    subscription = (
-        repository.get(session, tenant_id, subscription_id, for_update=for_update)
-        if looks_like("sub", subscription_id)
-        else None
+    return found(
+        "subscription",
+        "sub",
+        subscription_id,
+        lambda: repository.get(session, tenant_id, subscription_id, for_update=for_update),
     )
-    if subscription is None:
-        raise not_found("subscription", subscription_id)
-    return subscription
 
 
 def list_subscriptions(

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from hisaab.core.errors import not_found, unauthorized
-from hisaab.core.ids import looks_like, new_id
+from hisaab.core.errors import unauthorized
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
 from hisaab.tenants import keys, repository, rules
@@ -75,10 +76,7 @@ def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
-    tenant = repository.get_tenant(session, tenant_id) if looks_like("ten", tenant_id) else None
-    if tenant is None:
-        raise not_found("tenant", tenant_id)
-    return tenant
+    return found("tenant", "ten", tenant_id, lambda: repository.get_tenant(session, tenant_id))
 
 
 def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: datetime) -> Tenant:
@@ -137,13 +135,12 @@ def list_api_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
 
 def revoke_api_key(session: Session, tenant_id: str, key_id: str, now: datetime) -> ApiKey:
     """Revoked keys stop authenticating on the very next request; revoking twice is harmless."""
-    key = (
-        repository.get_key(session, tenant_id, key_id, for_update=True)
-        if looks_like("key", key_id)
-        else None
+    key = found(
+        "api_key",
+        "key",
+        key_id,
+        lambda: repository.get_key(session, tenant_id, key_id, for_update=True),
     )
-    if key is None:
-        raise not_found("api_key", key_id)
     if key.revoked_at is None:
         key.revoked_at = now
         session.flush()

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from hisaab.core.errors import not_found
-from hisaab.core.ids import looks_like, new_id
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.webhooks import repository
 from hisaab.webhooks.models import Event
@@ -62,10 +62,7 @@ def emit(session: Session, tenant_id: str, event_type: str, obj: BaseModel, now:
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event:
-    event = repository.get(session, tenant_id, event_id) if looks_like("evt", event_id) else None
-    if event is None:
-        raise not_found("event", event_id)
-    return event
+    return found("event", "evt", event_id, lambda: repository.get(session, tenant_id, event_id))
 
 
 def list_events(
