@@ -39,7 +39,6 @@ def create_plan(
 @router.get("/plans")
 def list_plans(
     session: SessionDep,
-    tenant_id: TenantIdDep,
     page: PageRequestDep,
     plan_status: Annotated[
         PlanStatus | None, Query(alias="status", description="Only plans in this status.")
@@ -49,9 +48,7 @@ def list_plans(
     ] = None,
 ) -> Page[PlanOut]:
     """Plans with their current versions, newest first."""
-    return page_of(
-        service.list_plans(session, tenant_id, page, plan_status, code), service.present_plan
-    )
+    return page_of(service.list_plans(session, page, plan_status, code), service.present_plan)
 
 
 @router.get("/plans/{plan_id}")

@@ -57,17 +57,14 @@ def get_version(session: Session, tenant_id: str, plan_id: str, version: int) ->
 
 
 def versions_of(
-    session: Session, tenant_id: str, keys: Iterable[tuple[str, int]]
+    session: Session, keys: Iterable[tuple[str, int]]
 ) -> dict[tuple[str, int], PlanVersion]:
     """The versions for many (plan_id, version) pairs in one query: a page of plans at once."""
     wanted = list(keys)
     if not wanted:
         return {}
     rows = session.scalars(
-        select(PlanVersion).where(
-            PlanVersion.tenant_id == tenant_id,
-            tuple_(PlanVersion.plan_id, PlanVersion.version).in_(wanted),
-        )
+        select(PlanVersion).where(tuple_(PlanVersion.plan_id, PlanVersion.version).in_(wanted))
     )
     return {(row.plan_id, row.version): row for row in rows}
 
@@ -84,12 +81,10 @@ def list_plans(
 
 
 def list_versions(
-    session: Session, tenant_id: str, plan_id: str, limit: int, before: int | None
+    session: Session, plan_id: str, limit: int, before: int | None
 ) -> list[PlanVersion]:
     """Up to `limit` versions of a plan below `before`, newest first."""
-    statement = select(PlanVersion).where(
-        PlanVersion.tenant_id == tenant_id, PlanVersion.plan_id == plan_id
-    )
+    statement = select(PlanVersion).where(PlanVersion.plan_id == plan_id)
     if before is not None:
         statement = statement.where(PlanVersion.version < before)
     return list(session.scalars(statement.order_by(PlanVersion.version.desc()).limit(limit)))
@@ -105,10 +100,8 @@ def get_coupon(
     return session.get(Coupon, (tenant_id, coupon_id), with_for_update=for_update)
 
 
-def coupon_by_code(session: Session, tenant_id: str, code: str) -> Coupon | None:
-    return session.scalars(
-        select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.code == code)
-    ).one_or_none()
+def coupon_by_code(session: Session, code: str) -> Coupon | None:
+    return session.scalars(select(Coupon).where(Coupon.code == code)).one_or_none()
 
 
 def list_coupons(

@@ -149,14 +149,13 @@ def get_plan(
 
 def list_plans(
     session: Session,
-    tenant_id: str,
     page: PageRequest,
     status: str | None = None,
     code: str | None = None,
 ) -> Slice[PlanView]:
     found = repository.list_plans(session, page, status, code)
     versions = repository.versions_of(
-        session, tenant_id, [(plan.id, plan.current_version) for plan in found.items]
+        session, [(plan.id, plan.current_version) for plan in found.items]
     )
     return Slice(
         items=[PlanView(plan, versions[plan.id, plan.current_version]) for plan in found.items],
@@ -181,9 +180,7 @@ def list_plan_versions(
 ) -> Slice[PlanView]:
     """Every version of a plan, newest first (cursor pages like every list)."""
     plan = _plan(session, tenant_id, plan_id)
-    rows = repository.list_versions(
-        session, tenant_id, plan.id, page.limit + 1, _version_before(page)
-    )
+    rows = repository.list_versions(session, plan.id, page.limit + 1, _version_before(page))
     has_more = len(rows) > page.limit
     items = rows[: page.limit]
     return Slice(
@@ -394,7 +391,7 @@ def coupon_terms(session: Session, tenant_id: str, coupon: str) -> CouponTerms:
     if looks_like("coupon", coupon):
         row = repository.get_coupon(session, tenant_id, coupon)
     elif _COUPON_CODE.fullmatch(coupon):
-        row = repository.coupon_by_code(session, tenant_id, coupon.upper())
+        row = repository.coupon_by_code(session, coupon.upper())
     if row is None:
         raise not_found("coupon", coupon)
     return CouponTerms(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
@@ -28,14 +28,12 @@ def get(
     return session.get(Invoice, (tenant_id, invoice_id), with_for_update=for_update)
 
 
-def lines_of(
-    session: Session, tenant_id: str, invoice_ids: Sequence[str]
-) -> dict[str, list[InvoiceLine]]:
+def lines_of(session: Session, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
     found: dict[str, list[InvoiceLine]] = defaultdict(list)
     if invoice_ids:
         statement = (
             select(InvoiceLine)
-            .where(InvoiceLine.tenant_id == tenant_id, InvoiceLine.invoice_id.in_(invoice_ids))
+            .where(InvoiceLine.invoice_id.in_(invoice_ids))
             .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
         )
         for line in session.scalars(statement):
@@ -60,39 +58,25 @@ def list_invoices(
     return fetch_page(session, statement, Invoice.id, page)
 
 
-def open_pending_items(session: Session, tenant_id: str, subscription_id: str) -> list[PendingItem]:
-    """Items no invoice has taken yet, locked so two invoices cannot both take one."""
-    statement = (
-        select(PendingItem)
-        .where(
-            PendingItem.tenant_id == tenant_id,
-            PendingItem.subscription_id == subscription_id,
-            PendingItem.invoice_id.is_(None),
-        )
-        .order_by(PendingItem.sequence)
-        .with_for_update()
+def _open_items(subscription_id: str) -> Select[PendingItem]:
+    return select(PendingItem).where(
+        PendingItem.subscription_id == subscription_id, PendingItem.invoice_id.is_(None)
     )
+
+
+def open_pending_items(session: Session, subscription_id: str) -> list[PendingItem]:
+    """Items no invoice has taken yet, locked so two invoices cannot both take one."""
+    statement = _open_items(subscription_id).order_by(PendingItem.sequence).with_for_update()
     return list(session.scalars(statement))
 
 
-def has_pending_items(session: Session, tenant_id: str, subscription_id: str) -> bool:
-    statement = select(
-        select(PendingItem.id)
-        .where(
-            PendingItem.tenant_id == tenant_id,
-            PendingItem.subscription_id == subscription_id,
-            PendingItem.invoice_id.is_(None),
-        )
-        .exists()
-    )
-    return bool(session.scalar(statement))
+def has_pending_items(session: Session, subscription_id: str) -> bool:
+    return bool(session.scalar(select(_open_items(subscription_id).exists())))
 
 
-def credit_balance(session: Session, tenant_id: str, customer_id: str, currency: str) -> int:
+def credit_balance(session: Session, customer_id: str, currency: str) -> int:
     statement = select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
-        CreditTransaction.tenant_id == tenant_id,
-        CreditTransaction.customer_id == customer_id,
-        CreditTransaction.currency == currency,
+        CreditTransaction.customer_id == customer_id, CreditTransaction.currency == currency
     )
     return int(session.scalar(statement) or 0)
 

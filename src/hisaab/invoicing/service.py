@@ -92,7 +92,7 @@ def present(session: Session, invoice: Invoice) -> InvoiceOut:
 def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
     if not invoices:
         return []
-    lines = repository.lines_of(session, invoices[0].tenant_id, [i.id for i in invoices])
+    lines = repository.lines_of(session, [i.id for i in invoices])
     return [_present(invoice, lines.get(invoice.id, [])) for invoice in invoices]
 
 
@@ -150,9 +150,7 @@ def list_invoices(
 
 def credit_balance(session: Session, tenant_id: str, customer_id: str) -> tuple[str, int]:
     customer = customers.get_customer(session, tenant_id, customer_id)
-    return customer.currency, repository.credit_balance(
-        session, tenant_id, customer.id, customer.currency
-    )
+    return customer.currency, repository.credit_balance(session, customer.id, customer.currency)
 
 
 # --- pending items -------------------------------------------------------------------------
@@ -196,8 +194,8 @@ def add_pending_items(
     )
 
 
-def has_pending_items(session: Session, tenant_id: str, subscription_id: str) -> bool:
-    return repository.has_pending_items(session, tenant_id, subscription_id)
+def has_pending_items(session: Session, subscription_id: str) -> bool:
+    return repository.has_pending_items(session, subscription_id)
 
 
 def _as_line(item: PendingItem) -> LineDraft:
@@ -225,7 +223,7 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     The caller holds the subscription's row lock; a second invoice for the same period is still
     impossible because the database refuses it (uq_invoices_subscription_period).
     """
-    pending = repository.open_pending_items(session, tenant_id, draft.subscription_id)
+    pending = repository.open_pending_items(session, draft.subscription_id)
     drafts = [*draft.lines, *(_as_line(item) for item in pending)]
     if not drafts:
         raise ValueError("an invoice needs at least one line")
@@ -381,36 +379,29 @@ def _finalize(
 def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:
     """Use the customer's credit balance first; a negative total becomes new credit.
 
-    The customer row is locked before the balance is read whenever credit moves, so two
-    invoices finalizing at once cannot both spend the same credit.
+    Only spending credit needs the customer's row lock (granting cannot overdraw): the balance
+    is read again under it, so two invoices finalizing at once cannot spend the same credit.
     """
     invoice.credit_applied = 0
     invoice.amount_due = max(invoice.total, 0)
     if invoice.total < 0:
         _move_credit(session, invoice, -invoice.total, "net_credit", now)
-        return
-    if invoice.total == 0:
-        return
-    if (
-        repository.credit_balance(session, invoice.tenant_id, invoice.customer_id, invoice.currency)
-        <= 0
-    ):
-        return
-    customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
-    balance = repository.credit_balance(
-        session, invoice.tenant_id, invoice.customer_id, invoice.currency
-    )
-    used = min(balance, invoice.total)
-    if used > 0:
-        _move_credit(session, invoice, -used, "applied_to_invoice", now)
-        invoice.credit_applied = used
-        invoice.amount_due = invoice.total - used
+    elif invoice.total > 0 and _credit(session, invoice) > 0:
+        customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
+        used = min(_credit(session, invoice), invoice.total)
+        if used > 0:
+            _move_credit(session, invoice, -used, "applied_to_invoice", now)
+            invoice.credit_applied = used
+            invoice.amount_due = invoice.total - used
+
+
+def _credit(session: Session, invoice: Invoice) -> int:
+    return repository.credit_balance(session, invoice.customer_id, invoice.currency)
 
 
 def _move_credit(
     session: Session, invoice: Invoice, amount: int, reason: str, now: datetime
 ) -> None:
-    customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
     repository.add(
         session,
         CreditTransaction(

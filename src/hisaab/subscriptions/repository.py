@@ -38,20 +38,18 @@ def list_subscriptions(
     return fetch_page(session, statement, Subscription.id, page)
 
 
-def of_customer(session: Session, tenant_id: str, customer_id: str) -> list[Subscription]:
+def of_customer(session: Session, customer_id: str) -> list[Subscription]:
     statement = (
         select(Subscription)
-        .where(Subscription.tenant_id == tenant_id, Subscription.customer_id == customer_id)
+        .where(Subscription.customer_id == customer_id)
         .order_by(Subscription.id)
         .with_for_update()
     )
     return list(session.scalars(statement))
 
 
-def count_with_coupon(session: Session, tenant_id: str, coupon_id: str) -> int:
-    statement = select(func.count()).where(
-        Subscription.tenant_id == tenant_id, Subscription.coupon_id == coupon_id
-    )
+def count_with_coupon(session: Session, coupon_id: str) -> int:
+    statement = select(func.count()).where(Subscription.coupon_id == coupon_id)
     return int(session.scalar(statement) or 0)
 
 

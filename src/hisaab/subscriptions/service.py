@@ -336,7 +336,7 @@ def _redeemable(
             loc,
         )
     if coupon.max_redemptions is not None and (
-        repository.count_with_coupon(session, tenant_id, coupon.id) >= coupon.max_redemptions
+        repository.count_with_coupon(session, coupon.id) >= coupon.max_redemptions
     ):
         raise invalid("coupon_exhausted", f"Coupon {coupon.code} has been fully redeemed.", loc)
     return coupon
@@ -450,7 +450,7 @@ def _end(
     subscription.scheduled_change = None
     subscription.trial_will_end_at = None
     invoice = None
-    if invoicing.has_pending_items(session, subscription.tenant_id, subscription.id):
+    if invoicing.has_pending_items(session, subscription.id):
         invoice = _issue(session, subscription, "subscription_update", (), None, now)
     _schedule(subscription)
     return invoice
@@ -669,12 +669,12 @@ def invoice_now(
     else:
         assert customer_id is not None
         customer = customers.get_customer(session, tenant_id, customer_id)
-        targets = repository.of_customer(session, tenant_id, customer.id)
+        targets = repository.of_customer(session, customer.id)
     invoices: list[Invoice] = []
     for subscription in targets:
         now = _now(session, subscription)
         invoices += _catch_up(session, subscription, now)
-        if invoicing.has_pending_items(session, tenant_id, subscription.id):
+        if invoicing.has_pending_items(session, subscription.id):
             invoices.append(_issue(session, subscription, "manual", (), None, now))
             session.flush()
     if not invoices:
