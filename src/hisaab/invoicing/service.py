@@ -31,7 +31,7 @@ from hisaab.invoicing.models import (
     InvoiceLine,
     PendingItem,
 )
-from hisaab.invoicing.schemas import InvoiceLineOut, InvoiceOut, TaxLineOut
+from hisaab.invoicing.schemas import InvoiceOut
 from hisaab.tax import service as tax
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
@@ -97,44 +97,11 @@ def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceO
 
 
 def _present(invoice: Invoice, lines: Sequence[InvoiceLine]) -> InvoiceOut:
-    return InvoiceOut(
-        id=invoice.id,
-        number=invoice.number,
-        status=invoice.status,
-        customer_id=invoice.customer_id,
-        subscription_id=invoice.subscription_id,
-        billing_reason=invoice.billing_reason,
-        collection_method=invoice.collection_method,
-        currency=invoice.currency,
-        subtotal=invoice.subtotal,
-        discount=invoice.discount,
-        tax=invoice.tax,
-        total=invoice.total,
-        credit_applied=invoice.credit_applied,
-        amount_due=invoice.amount_due,
-        amount_paid=invoice.amount_paid,
-        amount_remaining=invoice.amount_remaining,
-        period_start=invoice.period_start,
-        period_end=invoice.period_end,
-        issued_at=invoice.issued_at,
-        due_at=invoice.due_at,
-        paid_at=invoice.paid_at,
-        paid_out_of_band=invoice.paid_out_of_band,
-        voided_at=invoice.voided_at,
-        marked_uncollectible_at=invoice.marked_uncollectible_at,
-        place_of_supply=invoice.place_of_supply,
-        reverse_charge=invoice.reverse_charge,
-        lines=[
-            InvoiceLineOut.model_validate(
-                {**line.__dict__, "tax_lines": line.tax_lines}, from_attributes=False
-            )
-            for line in lines
-        ],
-        tax_lines=[TaxLineOut.model_validate(t) for t in invoice.tax_lines],
-        notes=invoice.notes,
-        customer=invoice.customer_snapshot,
-        test_clock_id=invoice.test_clock_id,
-        created_at=invoice.created_at,
+    columns = {
+        name: getattr(invoice, name) for name in InvoiceOut.model_fields if hasattr(invoice, name)
+    }
+    return InvoiceOut.model_validate(
+        {**columns, "lines": lines, "customer": invoice.customer_snapshot}, from_attributes=True
     )
 
 

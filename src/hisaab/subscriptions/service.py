@@ -72,45 +72,21 @@ def list_subscriptions(
 
 
 def present(subscription: Subscription) -> SubscriptionOut:
+    columns = {
+        name: getattr(subscription, name)
+        for name in SubscriptionOut.model_fields.keys() - {"object", "metadata", "scheduled_change"}
+    }
     change = subscription.scheduled_change
     return SubscriptionOut(
-        id=subscription.id,
-        customer_id=subscription.customer_id,
-        plan_id=subscription.plan_id,
-        plan_version=subscription.plan_version,
-        quantity=subscription.quantity,
-        currency=subscription.currency,
-        unit_amount=subscription.unit_amount,
-        status=subscription.status,
-        collection_method=subscription.collection_method,
-        days_until_due=subscription.days_until_due,
-        start_at=subscription.start_at,
-        billing_cycle_anchor=subscription.billing_cycle_anchor,
-        current_period_start=subscription.current_period_start,
-        current_period_end=subscription.current_period_end,
-        trial_start=subscription.trial_start,
-        trial_end=subscription.trial_end,
-        cancel_at_period_end=subscription.cancel_at_period_end,
-        canceled_at=subscription.canceled_at,
-        ended_at=subscription.ended_at,
-        paused_at=subscription.paused_at,
-        coupon_id=subscription.coupon_id,
-        discount_end=subscription.discount_end,
-        latest_invoice_id=subscription.latest_invoice_id,
+        **columns,
+        metadata=subscription.metadata_,
         scheduled_change=(
-            ScheduledChangeOut(
-                plan_id=change["plan_id"],
-                plan_version=change["plan_version"],
-                quantity=change["quantity"],
-                effective_at=_change_effective_at(subscription),
+            ScheduledChangeOut.model_validate(
+                {**change, "effective_at": _change_effective_at(subscription)}
             )
             if change
             else None
         ),
-        test_clock_id=subscription.test_clock_id,
-        metadata=subscription.metadata_,
-        created_at=subscription.created_at,
-        updated_at=subscription.updated_at,
     )
 
 
