@@ -92,7 +92,23 @@ class Invoice(Base):
     updated_at: Mapped[Timestamp]
 
 
-class InvoiceLine(Base):
+class BilledLine:
+    """What a line bills, the same whether it waits for an invoice or is on one."""
+
+    kind: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[Timestamp]
+    period_end: Mapped[Timestamp]
+    plan_id: Mapped[str | None] = mapped_column(Text)
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    sac_code: Mapped[str | None] = mapped_column(Text)
+    tax_behavior: Mapped[str] = mapped_column(Text)
+
+
+class InvoiceLine(BilledLine, Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         ForeignKeyConstraint(
@@ -107,24 +123,16 @@ class InvoiceLine(Base):
     id: Mapped[ObjectId]
     invoice_id: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(Text)
-    description: Mapped[str] = mapped_column(Text)
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_amount: Mapped[int] = mapped_column(BigInteger)
-    amount: Mapped[int] = mapped_column(BigInteger)
     discount_amount: Mapped[int] = mapped_column(BigInteger)
     tax: Mapped[int] = mapped_column(BigInteger)
-    period_start: Mapped[Timestamp]
-    period_end: Mapped[Timestamp]
-    proration: Mapped[bool] = mapped_column(Boolean)
-    plan_id: Mapped[str | None] = mapped_column(Text)
-    plan_version: Mapped[int | None] = mapped_column(Integer)
-    sac_code: Mapped[str | None] = mapped_column(Text)
-    tax_behavior: Mapped[str] = mapped_column(Text)
     tax_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
 
+    @property
+    def proration(self) -> bool:
+        return self.kind == "proration"
 
-class PendingItem(Base):
+
+class PendingItem(BilledLine, Base):
     """A charge or credit waiting for the customer's next invoice (`create_prorations`)."""
 
     __tablename__ = "pending_invoice_items"
@@ -152,17 +160,6 @@ class PendingItem(Base):
     customer_id: Mapped[str] = mapped_column(Text)
     subscription_id: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(Text)
-    description: Mapped[str] = mapped_column(Text)
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_amount: Mapped[int] = mapped_column(BigInteger)
-    amount: Mapped[int] = mapped_column(BigInteger)
-    period_start: Mapped[Timestamp]
-    period_end: Mapped[Timestamp]
-    plan_id: Mapped[str | None] = mapped_column(Text)
-    plan_version: Mapped[int | None] = mapped_column(Integer)
-    sac_code: Mapped[str | None] = mapped_column(Text)
-    tax_behavior: Mapped[str] = mapped_column(Text)
     # Insertion order: items created in one request keep their order on the invoice.
     sequence: Mapped[int] = mapped_column(BigInteger, Identity())
     # Set when an invoice takes the item; the item is then history.

@@ -9,7 +9,7 @@ transaction, so an invoice exists exactly when its cause committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -137,22 +137,12 @@ def add_pending_items(
         session,
         *(
             PendingItem(
+                **vars(line),
                 tenant_id=tenant_id,
                 id=new_id("ii"),
                 customer_id=customer_id,
                 subscription_id=subscription_id,
                 currency=currency,
-                kind=line.kind,
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                amount=line.amount,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                plan_id=line.plan_id,
-                plan_version=line.plan_version,
-                sac_code=line.sac_code,
-                tax_behavior=line.tax_behavior,
                 invoice_id=None,
                 created_at=now,
             )
@@ -166,19 +156,7 @@ def has_pending_items(session: Session, subscription_id: str) -> bool:
 
 
 def _as_line(item: PendingItem) -> LineDraft:
-    return LineDraft(
-        kind=item.kind,
-        description=item.description,
-        quantity=item.quantity,
-        unit_amount=item.unit_amount,
-        amount=item.amount,
-        period_start=item.period_start,
-        period_end=item.period_end,
-        plan_id=item.plan_id,
-        plan_version=item.plan_version,
-        sac_code=item.sac_code,
-        tax_behavior=item.tax_behavior,
-    )
+    return LineDraft(**{f.name: getattr(item, f.name) for f in fields(LineDraft)})
 
 
 # --- issuing -------------------------------------------------------------------------------
@@ -238,24 +216,13 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     )
     lines = [
         InvoiceLine(
+            **vars(line),
             tenant_id=tenant_id,
             id=new_id("il"),
             invoice_id=invoice.id,
             position=position,
-            kind=line.kind,
-            description=line.description,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            amount=line.amount,
             discount_amount=discount,
             tax=line_tax.tax,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            proration=line.kind == "proration",
-            plan_id=line.plan_id,
-            plan_version=line.plan_version,
-            sac_code=line.sac_code,
-            tax_behavior=line.tax_behavior,
             tax_lines=[_tax_line(c) for c in line_tax.components],
         )
         for position, (line, discount, line_tax) in enumerate(

@@ -154,7 +154,6 @@ def upgrade() -> None:
         sa.Column("tax", sa.BigInteger(), nullable=False),
         sa.Column("period_start", TS, nullable=False),
         sa.Column("period_end", TS, nullable=False),
-        sa.Column("proration", sa.Boolean(), nullable=False),
         sa.Column("plan_id", sa.Text(), nullable=True),
         sa.Column("plan_version", sa.Integer(), nullable=True),
         sa.Column("sac_code", sa.Text(), nullable=True),
