@@ -141,7 +141,7 @@ def _set_status(subscription: Subscription, target: str) -> None:
     subscription.status = target
 
 
-def _discount(subscription: Subscription, session: Session) -> Discount | None:
+def _discount(session: Session, subscription: Subscription) -> Discount | None:
     if subscription.coupon_id is None:
         return None
     coupon = catalog.coupon_terms(session, subscription.tenant_id, subscription.coupon_id)
@@ -194,7 +194,7 @@ def _issue(
             period_start=period[0] if period else None,
             period_end=period[1] if period else None,
             lines=lines,
-            discount=_discount(subscription, session),
+            discount=_discount(session, subscription),
         ),
         now,
     )
