@@ -39,9 +39,10 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix src tests bench
 
 # Re-pin after changing dependencies in pyproject.toml (needs uv: pip install uv).
+# docopt is left out: only num2words's command-line script uses it, and it ships no wheel.
 lock:
-	uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 --generate-hashes -o requirements.lock
-	uv pip compile pyproject.toml requirements/build.in --extra dev --universal --python-version 3.11 --generate-hashes -o requirements-dev.lock
+	uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 --generate-hashes --no-emit-package docopt -o requirements.lock
+	uv pip compile pyproject.toml requirements/build.in --extra dev --universal --python-version 3.11 --generate-hashes --no-emit-package docopt -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest-pg
