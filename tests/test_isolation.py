@@ -120,6 +120,36 @@ def _invoice(t: TenantHandle) -> str:
     return str(subscription["latest_invoice_id"])
 
 
+def _credit_note(t: TenantHandle) -> str:
+    body = {"invoice_id": _invoice(t), "reason": "duplicate", "amount": 100}
+    response = t.http.post("/v1/credit_notes", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _ledger_entry(t: TenantHandle) -> str:
+    """The journal entry an invoice posted; the ledger has no id routes, only its lists."""
+    response = t.http.get("/v1/ledger/entries", params={"source_id": _invoice(t)})
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"][0]["id"])
+
+
+def _b2b_invoice(t: TenantHandle) -> str:
+    address = {"line1": "1 MG Road", "city": "Bengaluru", "postal_code": "560001"}
+    assert t.http.patch("/v1/tenant", json={"address": address}).status_code == 200
+    plan = _plan(t)
+    customer = t.http.post(
+        "/v1/customers",
+        json={**CUSTOMER, "gstin": "27AAACA1234A1ZK", "state": None, "address": address},
+    )
+    assert customer.status_code == 201, customer.text
+    response = t.http.post(
+        "/v1/subscriptions", json={"customer_id": customer.json()["id"], "plan_id": plan}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["latest_invoice_id"])
+
+
 RESOURCES = (
     Resource(
         "api_key",
@@ -206,12 +236,30 @@ RESOURCES = (
             ("POST", "/v1/invoices/{id}/pay", {"paid_out_of_band": True}),
             ("POST", "/v1/invoices/{id}/void", None),
             ("POST", "/v1/invoices/{id}/mark_uncollectible", None),
+            ("GET", "/v1/invoices/{id}/pdf", None),
         ),
         "/v1/invoices",
     ),
+    # A B2B invoice of a tenant with an address: the owner's e-invoice is 200, not 409.
+    Resource(
+        "einvoice", _b2b_invoice, (("GET", "/v1/invoices/{id}/einvoice", None),), "/v1/invoices"
+    ),
+    Resource(
+        "credit_note",
+        _credit_note,
+        (
+            ("GET", "/v1/credit_notes/{id}", None),
+            ("GET", "/v1/credit_notes/{id}/pdf", None),
+        ),
+        "/v1/credit_notes",
+    ),
+    Resource("ledger_entry", _ledger_entry, (), "/v1/ledger/entries"),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.
 OPERATOR_ID_ROUTES = {("GET", "/v1/tenants/{tenant_id}")}
+# Routes keyed by a name each tenant has its own of (a currency), not by an object id:
+# `test_tenant_keyed_settings_are_separate` covers them.
+TENANT_KEYED_ROUTES = {("PUT", "/v1/exchange_rates/{currency}")}
 # Tables without tenant_id: the job queue (no tenant data in it but ids) and Alembic's.
 GLOBAL_TABLES_PREFIXES = ("procrastinate_", "alembic_version")
 
@@ -234,7 +282,8 @@ def test_every_id_route_is_in_the_suite(app: Any) -> None:
     missing = {
         (method, path)
         for method, path in _routes_with_ids(app)
-        if (method, _template(path)) not in covered and (method, path) not in OPERATOR_ID_ROUTES
+        if (method, _template(path)) not in covered
+        and (method, path) not in OPERATOR_ID_ROUTES | TENANT_KEYED_ROUTES
     }
     assert ("DELETE", "/v1/api_keys/{key_id}") in _routes_with_ids(app), (
         "the route walk sees routes"
@@ -292,6 +341,22 @@ def test_tenant_scoped_singletons_show_only_own_data(
     assert actors <= {other_tenant.key_id} | {
         k["id"] for k in other_tenant.http.get("/v1/api_keys").json()["data"]
     }
+
+
+def test_tenant_keyed_settings_are_separate(
+    tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    mine = tenant.http.put(
+        "/v1/exchange_rates/USD", json={"rate_to_inr": "83", "date": "2026-01-01"}
+    )
+    assert mine.status_code == 200, mine.text
+    other_tenant.http.put("/v1/exchange_rates/USD", json={"rate_to_inr": "1", "date": "2026-01-01"})
+    assert [r["rate_to_inr"] for r in tenant.http.get("/v1/exchange_rates").json()["data"]] == [
+        "83.0000"
+    ]
+    assert [
+        r["rate_to_inr"] for r in other_tenant.http.get("/v1/exchange_rates").json()["data"]
+    ] == ["1.0000"]
 
 
 def test_operator_only_routes_refuse_tenant_keys_whatever_the_id(
@@ -462,6 +527,10 @@ def test_ids_in_request_bodies_are_isolated_too(
         ("/v1/invoices/generate", {"subscription_id": subscription["id"]}),
         ("/v1/invoices/generate", {"customer_id": subscription["customer_id"]}),
         ("/v1/customers", {**CUSTOMER, "test_clock_id": _test_clock(tenant)}),
+        (
+            "/v1/credit_notes",
+            {"invoice_id": subscription["latest_invoice_id"], "reason": "duplicate"},
+        ),
     ]
     for path, body in bodies:
         response = other_tenant.http.post(path, json=body)

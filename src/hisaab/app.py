@@ -19,6 +19,8 @@ from hisaab.core.tenancy import Principal
 from hisaab.customers import api as customers_api
 from hisaab.db import Database
 from hisaab.invoicing import api as invoicing_api
+from hisaab.invoicing import credit_notes_api
+from hisaab.ledger import api as ledger_api
 from hisaab.ops import api as ops_api
 from hisaab.subscriptions import api as subscriptions_api
 from hisaab.tenants import api as tenants_api
@@ -61,6 +63,8 @@ def create_app(
         catalog_api.router,
         subscriptions_api.router,
         invoicing_api.router,
+        credit_notes_api.router,
+        ledger_api.router,
         audit_api.router,
         webhooks_api.router,
     ):

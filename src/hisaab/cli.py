@@ -1,4 +1,4 @@
-"""`hisaab up | api | worker | migrate | openapi`: process wiring only."""
+"""`hisaab up | api | worker | migrate | openapi | ledger verify`: process wiring only."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
-from hisaab.db import Database
+from hisaab.db import Database, owner_engine
 from hisaab.embedded import EmbeddedPostgres
+from hisaab.invoicing import notifications
 from hisaab.jobs import queue, runtime
+from hisaab.ledger import verify as ledger_verify
+from hisaab.mail import service as mail
 from hisaab.observability import configure_logging
 from hisaab.settings import Settings, SettingsError, database_urls, load_settings
 
@@ -86,6 +89,14 @@ def _admin_token(settings: Settings) -> str:
     return token
 
 
+def _configure_mail(settings: Settings) -> None:
+    """Both processes: the API records emails with the events that cause them, the worker
+    sends them (SMTP, or .eml files in the data dir without HISAAB_SMTP_URL)."""
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    mail.configure(mail.mailer_from_settings(smtp_url, settings.mail_from, settings.data_dir))
+    notifications.install()
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: `hisaab up` stops API and worker together."""
 
@@ -97,6 +108,7 @@ class _Server(uvicorn.Server):
 async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> None:
     database = Database.connect(env.app_url, env.settings.db_pool_size)
     runtime.configure(database)
+    _configure_mail(env.settings)
     app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
     server = _Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
@@ -141,6 +153,7 @@ async def _announce(server: uvicorn.Server, host: str, port: int, settings: Sett
     token = _admin_token(settings)
     print(f"Hisaab is running at http://{host}:{port}", flush=True)
     print(f"Operator token: {token}", flush=True)
+    print(f"Emails go to: {mail.mailer().transport.describe()}", flush=True)
     print("Stop with Ctrl-C.", flush=True)
 
 
@@ -169,6 +182,7 @@ def worker() -> None:
     with _environment() as env:
         database = Database.connect(env.app_url, env.settings.db_pool_size)
         runtime.configure(database)
+        _configure_mail(env.settings)
         try:
             queue.configure(_libpq(env.app_url))
             queue.app.run_worker(concurrency=env.settings.worker_concurrency)
@@ -195,6 +209,31 @@ def openapi(
         output.write_text(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+ledger_cli = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+cli.add_typer(ledger_cli, name="ledger")
+
+
+@ledger_cli.command("verify")
+def verify_ledger(
+    tenant: Annotated[
+        list[str] | None, typer.Option(help="Only this tenant (repeatable); default all.")
+    ] = None,
+) -> None:
+    """Check every ledger invariant as the owner; one line per violation, exit 1 if any."""
+    with _environment() as env:
+        engine = owner_engine(env.owner_url)
+        try:
+            with engine.connect() as connection:
+                report = ledger_verify.run(connection, tenant or None)
+        finally:
+            engine.dispose()
+    for violation in report.violations:
+        typer.echo(str(violation))
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from hisaab.mail.config import check_address, parse_smtp_url
 
 
 def _postgres_url(value: str | None, variable: str) -> str | None:
@@ -52,6 +54,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     worker_concurrency: int = Field(default=4, ge=1, le=200)
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where emails go: smtp://user:pass@host:587 or smtps://… (README). "
+        "Unset: written as .eml files to <data_dir>/outbox.",
+    )
+    mail_from: str = Field(
+        default="billing@localhost",
+        description="From address of every email; the display name is the tenant's name and "
+        "Reply-To the tenant's email.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -62,6 +74,20 @@ class Settings(BaseSettings):
     @classmethod
     def _check_app_database_url(cls, value: str | None) -> str | None:
         return _postgres_url(value, "HISAAB_APP_DATABASE_URL")
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _check_smtp_url(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        url = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        parse_smtp_url(url)  # its errors never repeat the URL, which may hold a password
+        return url
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        return check_address(value)
 
     @property
     def embedded(self) -> bool:

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 import hisaab.jobs.tasks  # noqa: F401  (registers the subscriptions' due work)
 from hisaab.db import Database
-from hisaab.jobs import scheduler
 from hisaab.subscriptions import service as subscriptions
 from tests.conftest import TenantHandle
 from tests.e2e.billing import Billing
@@ -71,7 +70,7 @@ def test_two_schedulers_at_once_bill_each_period_once(
     database: Database, tenant: TenantHandle, due: tuple[Billing, str, list[str]]
 ) -> None:
     _, clock, subs = due
-    done = _race(database, tenant.id, clock, scheduler.run_due)
+    done = _race(database, tenant.id, clock, subscriptions.DUE_WORK.run_due)
     assert sum(done) == len(subs), "between them they renewed every subscription once"
     counts = _invoices_per_period(database, tenant.id)
     assert len(counts) == 2 * len(subs), "the first period and the renewal of each"
@@ -84,7 +83,7 @@ def test_running_the_scheduler_again_does_nothing(
     _, clock, subs = due
     for expected in (len(subs), 0, 0):
         with database.transaction(tenant.id) as session:
-            assert scheduler.run_due(session, clock, RENEWAL) == expected
+            assert subscriptions.DUE_WORK.run_due(session, clock, RENEWAL) == expected
     assert set(_invoices_per_period(database, tenant.id).values()) == {1}
 
 
@@ -214,7 +213,7 @@ def test_one_subscription_that_cannot_be_billed_does_not_hold_back_the_others(
             {"id": subs[0]},
         )
     with database.transaction(tenant.id) as session:
-        assert scheduler.run_due(session, clock, RENEWAL) == len(subs) - 1
+        assert subscriptions.DUE_WORK.run_due(session, clock, RENEWAL) == len(subs) - 1
     assert len(billing.invoices(subs[0])) == 1, "the broken one is not renewed"
     assert billing.subscription(subs[0])["current_period_end"] == "2026-03-01T00:00:00Z", (
         "it stays due, to be retried"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.pagination import Page, PageRequestDep
 from hisaab.core.schemas import QueryText
 from hisaab.invoicing import service
+from hisaab.invoicing.rendering import service as rendering
 from hisaab.invoicing.schemas import CreditBalanceOut, InvoiceOut, InvoiceStatus, PayInvoice
 
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["invoices"])
@@ -38,6 +39,50 @@ def get_invoice(
     session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
 ) -> InvoiceOut:
     return service.present(session, service.get(session, tenant_id, invoice_id))
+
+
+class PdfResponse(Response):
+    media_type = "application/pdf"
+
+    @classmethod
+    def of(cls, document: tuple[str, bytes]) -> PdfResponse:
+        filename, content = document
+        return cls(content, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+    @staticmethod
+    def openapi(what: str) -> dict[int | str, dict[str, Any]]:
+        return {
+            200: {
+                "description": f"The {what} as a PDF, in the customer's locale.",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    response_class=PdfResponse,
+    responses=PdfResponse.openapi("invoice"),
+)
+def get_invoice_pdf(
+    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
+) -> PdfResponse:
+    """Finalized invoices only (a draft is 409 `invalid_state`); a void one is stamped VOID."""
+    return PdfResponse.of(rendering.invoice_pdf(session, tenant_id, invoice_id))
+
+
+@router.get("/invoices/{invoice_id}/einvoice")
+def get_invoice_einvoice(
+    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
+) -> dict[str, Any]:
+    """India e-invoice JSON (INV-01, NIC schema 1.1) to upload to the IRP, amounts in rupees.
+
+    409 `einvoice_not_applicable` for a tenant without GSTIN or a B2C invoice,
+    `einvoice_incomplete` when an address, PIN or SAC the schema requires is missing,
+    `einvoice_negative_line` for an invoice with credit lines, `invalid_state` for a draft or
+    void invoice.
+    """
+    return rendering.invoice_einvoice(session, tenant_id, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/pay")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
+    Date,
     ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
+    Numeric,
     Text,
     UniqueConstraint,
     text,
@@ -88,6 +93,13 @@ class Invoice(Base):
     notes: Mapped[list[str]] = mapped_column(JSONB)
     # The customer as it was when the invoice was issued: a finalized document never changes.
     customer_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The tenant's legal identity (name, address, GSTIN, registrations) as issued; None only on
+    # invoices issued before it was recorded, which print the tenant's current profile.
+    seller_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A GST tenant's foreign-currency invoice in rupees (rule 34 of the CGST Rules), or None.
+    inr_values: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # What credit notes took off this invoice, in total (each note says how it was settled).
+    amount_credited: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 
@@ -199,3 +211,102 @@ class DocumentSequence(Base):
     tenant_id: Mapped[TenantId]
     series: Mapped[str] = mapped_column(Text, primary_key=True)
     last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditNote(Base):
+    """A correction of an issued invoice (CGST Act s. 34): it takes value and tax off the invoice
+    and says where the money went: off what is still owed, to the customer's credit balance, or
+    back to the customer. Issued once, never changed (DESIGN rule 6)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(
+            "total = credited_to_invoice + credited_to_balance + refunded"
+            " AND total = subtotal + tax AND total > 0",
+            name="allocated",
+        ),
+        UniqueConstraint("tenant_id", "series", "number"),
+        Index("ix_credit_notes_invoice", "tenant_id", "invoice_id"),
+        Index("ix_credit_notes_customer", "tenant_id", "customer_id"),
+    )
+
+    tenant_id: Mapped[TenantId]
+    id: Mapped[ObjectId]
+    number: Mapped[str] = mapped_column(Text)
+    series: Mapped[str] = mapped_column(Text)
+    invoice_id: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(Text)
+    test_clock_id: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    memo: Mapped[str | None] = mapped_column(Text)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    credited_to_invoice: Mapped[int] = mapped_column(BigInteger)
+    credited_to_balance: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    tax_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    place_of_supply: Mapped[str | None] = mapped_column(Text)
+    reverse_charge: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[list[str]] = mapped_column(JSONB)
+    inr_values: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    customer_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    seller_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    issued_at: Mapped[Timestamp]
+    created_at: Mapped[Timestamp]
+
+
+class CreditNoteLine(Base):
+    """How much of one invoice line a credit note takes back, and the tax on that."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "credit_note_id"],
+            ["credit_notes.tenant_id", "credit_notes.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_line_id"],
+            ["invoice_lines.tenant_id", "invoice_lines.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_credit_note_lines_note", "tenant_id", "credit_note_id"),
+        Index("ix_credit_note_lines_invoice_line", "tenant_id", "invoice_line_id"),
+    )
+
+    tenant_id: Mapped[TenantId]
+    id: Mapped[ObjectId]
+    credit_note_id: Mapped[str] = mapped_column(Text)
+    invoice_line_id: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    sac_code: Mapped[str | None] = mapped_column(Text)
+    taxable_amount: Mapped[int] = mapped_column(BigInteger)
+    tax: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    tax_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class ExchangeRate(Base):
+    """The rupee value of one unit of a foreign currency from a day on, as the tenant declares it
+    (API.md: `PUT /v1/exchange_rates/{CUR}`); a GST invoice in that currency records it."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (CheckConstraint("rate_to_inr > 0", name="positive"),)
+
+    tenant_id: Mapped[TenantId]
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    effective_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate_to_inr: Mapped[Decimal] = mapped_column(Numeric(18, 6))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
     CreditTransaction,
+    ExchangeRate,
     Invoice,
     InvoiceLine,
     PendingItem,
@@ -95,3 +99,80 @@ def next_number(session: Session, tenant_id: str, series: str) -> int:
         {"tenant_id": tenant_id, "series": series},
     ).scalar_one()
     return int(value)
+
+
+# --- credit notes ----------------------------------------------------------------------------
+
+
+def get_credit_note(session: Session, tenant_id: str, credit_note_id: str) -> CreditNote | None:
+    return session.get(CreditNote, (tenant_id, credit_note_id))
+
+
+def credit_note_lines_of(
+    session: Session, credit_note_ids: Sequence[str]
+) -> dict[str, list[CreditNoteLine]]:
+    found: dict[str, list[CreditNoteLine]] = defaultdict(list)
+    if credit_note_ids:
+        statement = (
+            select(CreditNoteLine)
+            .where(CreditNoteLine.credit_note_id.in_(credit_note_ids))
+            .order_by(CreditNoteLine.credit_note_id, CreditNoteLine.position)
+        )
+        for line in session.scalars(statement):
+            found[line.credit_note_id].append(line)
+    return found
+
+
+def credited_lines(session: Session, invoice_id: str) -> list[CreditNoteLine]:
+    """Every credit note line already written against the invoice's lines."""
+    statement = (
+        select(CreditNoteLine)
+        .join(CreditNote, CreditNote.id == CreditNoteLine.credit_note_id)
+        .where(CreditNote.invoice_id == invoice_id)
+    )
+    return list(session.scalars(statement))
+
+
+def refunded_on(session: Session, invoice_id: str) -> int:
+    statement = select(func.coalesce(func.sum(CreditNote.refunded), 0)).where(
+        CreditNote.invoice_id == invoice_id
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def list_credit_notes(
+    session: Session, page: PageRequest, invoice_id: str | None, customer_id: str | None
+) -> Slice[CreditNote]:
+    statement = select(CreditNote)
+    if invoice_id is not None:
+        statement = statement.where(CreditNote.invoice_id == invoice_id)
+    if customer_id is not None:
+        statement = statement.where(CreditNote.customer_id == customer_id)
+    return fetch_page(session, statement, CreditNote.id, page)
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+def rate_on(session: Session, currency: str, day: date) -> ExchangeRate | None:
+    """The rate in force on `day`: the latest one that took effect on or before it."""
+    statement = (
+        select(ExchangeRate)
+        .where(ExchangeRate.currency == currency, ExchangeRate.effective_on <= day)
+        .order_by(ExchangeRate.effective_on.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def get_rate(session: Session, tenant_id: str, currency: str, day: date) -> ExchangeRate | None:
+    return session.get(ExchangeRate, (tenant_id, currency, day))
+
+
+def list_rates(session: Session, currency: str | None, limit: int) -> list[ExchangeRate]:
+    statement = select(ExchangeRate).order_by(
+        ExchangeRate.currency, ExchangeRate.effective_on.desc()
+    )
+    if currency is not None:
+        statement = statement.where(ExchangeRate.currency == currency)
+    return list(session.scalars(statement.limit(limit)))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from hisaab.core.schemas import InputModel
+
+# A field below is called `date`; this name keeps its type readable inside those classes.
+Day = date
 
 InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
 
@@ -18,6 +22,24 @@ class TaxLineOut(BaseModel):
     jurisdiction: str
     taxable_amount: int
     amount: int
+
+
+class InrTaxLineOut(BaseModel):
+    type: str
+    rate: str
+    amount: int = Field(description="In paise.")
+
+
+class InrValuesOut(BaseModel):
+    currency: Literal["INR"] = "INR"
+    rate: str = Field(
+        description="Rupees per unit of the document's currency.", examples=["83.1250"]
+    )
+    rate_date: date
+    taxable_amount: int = Field(description="In paise.")
+    tax_lines: list[InrTaxLineOut]
+    tax: int
+    total: int
 
 
 class InvoiceLineOut(BaseModel):
@@ -59,6 +81,7 @@ class InvoiceOut(BaseModel):
     amount_due: int
     amount_paid: int
     amount_remaining: int
+    amount_credited: int = Field(description="Taken off by credit notes, in total.")
     period_start: datetime | None
     period_end: datetime | None
     issued_at: datetime | None
@@ -72,6 +95,9 @@ class InvoiceOut(BaseModel):
     lines: list[InvoiceLineOut]
     tax_lines: list[TaxLineOut]
     notes: list[str]
+    inr_values: InrValuesOut | None = Field(
+        description="A GST tenant's foreign-currency invoice in rupees, at the rate it used."
+    )
     customer: dict[str, Any] = Field(description="The customer as it was when issued.")
     test_clock_id: str | None
     created_at: datetime
@@ -109,3 +135,98 @@ class CreditBalanceOut(BaseModel):
     customer_id: str
     currency: str
     balance: int = Field(description="Credit the customer has for future invoices.")
+
+
+# --- credit notes ----------------------------------------------------------------------------
+
+CreditNoteReason = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"]
+
+
+class CreditNoteLineIn(InputModel):
+    invoice_line_id: str = Field(max_length=64)
+    amount: int = Field(gt=0, le=10**15, description="Taxable value to take back; tax is added.")
+
+
+class CreditNoteCreate(InputModel):
+    """Either `amount` (a total including tax), or `lines`, or neither (the whole invoice)."""
+
+    invoice_id: str = Field(max_length=64)
+    amount: int | None = Field(default=None, gt=0, le=10**15)
+    lines: list[CreditNoteLineIn] | None = Field(default=None, min_length=1, max_length=500)
+    reason: CreditNoteReason
+    memo: str | None = Field(default=None, max_length=500)
+    refund: bool = Field(
+        default=False,
+        description="Give back what was paid (recorded as refunded outside Hisaab when the "
+        "invoice was paid out of band); otherwise it becomes customer credit.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CreditNoteCreate:
+        if self.amount is not None and self.lines is not None:
+            raise ValueError("give amount or lines, not both")
+        return self
+
+
+class CreditNoteLineOut(BaseModel):
+    object: Literal["credit_note_line"] = "credit_note_line"
+    id: str
+    invoice_line_id: str
+    description: str
+    sac_code: str | None
+    taxable_amount: int
+    tax: int
+    amount: int
+    tax_lines: list[TaxLineOut]
+
+
+class CreditNoteOut(BaseModel):
+    object: Literal["credit_note"] = "credit_note"
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    reason: CreditNoteReason
+    memo: str | None
+    subtotal: int = Field(description="Taxable value taken back.")
+    tax: int
+    total: int
+    credited_to_invoice: int = Field(description="Taken off what the invoice still owed.")
+    credited_to_balance: int = Field(description="Added to the customer's credit balance.")
+    refunded: int
+    lines: list[CreditNoteLineOut]
+    tax_lines: list[TaxLineOut]
+    place_of_supply: str | None
+    reverse_charge: bool
+    notes: list[str]
+    inr_values: InrValuesOut | None
+    customer: dict[str, Any]
+    test_clock_id: str | None
+    issued_at: datetime
+    created_at: datetime
+
+
+# --- exchange rates --------------------------------------------------------------------------
+
+
+class ExchangeRateIn(InputModel):
+    rate_to_inr: Decimal = Field(
+        gt=0, le=1_000_000, max_digits=18, decimal_places=6, examples=["83.1250"]
+    )
+    date: Day | None = Field(
+        default=None, description="From which day the rate applies; today (tenant's time zone)."
+    )
+
+
+class ExchangeRateOut(BaseModel):
+    object: Literal["exchange_rate"] = "exchange_rate"
+    currency: str
+    rate_to_inr: str
+    date: Day
+
+
+class ExchangeRateList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ExchangeRateOut]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import service as customers
-from hisaab.invoicing import collection, numbering, repository
+from hisaab.invoicing import collection, exchange_rates, numbering, repository
 from hisaab.invoicing.discounts import Discount, DiscountableLine, line_discounts
 from hisaab.invoicing.models import (
     PERIOD_REASONS,
@@ -32,6 +32,7 @@ from hisaab.invoicing.models import (
     PendingItem,
 )
 from hisaab.invoicing.schemas import InvoiceOut
+from hisaab.ledger import service as ledger
 from hisaab.tax import service as tax
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
@@ -211,6 +212,8 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
         reverse_charge=assessment.reverse_charge,
         notes=list(assessment.notes),
         customer_snapshot=customers.present(customer).model_dump(mode="json"),
+        seller_snapshot=seller_snapshot(tenant),
+        amount_credited=0,
         created_at=now,
         updated_at=now,
     )
@@ -223,13 +226,21 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
             position=position,
             discount_amount=discount,
             tax=line_tax.tax,
-            tax_lines=[_tax_line(c) for c in line_tax.components],
+            tax_lines=[tax_line(c) for c in line_tax.components],
         )
         for position, (line, discount, line_tax) in enumerate(
             zip(drafts, discounts, assessment.lines, strict=True)
         )
     ]
     _set_totals(invoice, lines, assessment)
+    invoice.inr_values = exchange_rates.invoice_inr_values(
+        session,
+        tenant.gstin is not None,
+        invoice.currency,
+        local_day,
+        invoice.total - invoice.tax,
+        invoice.tax_lines,
+    )
     repository.add(session, invoice, *lines)
     for item in pending:
         item.invoice_id = invoice.id
@@ -238,10 +249,26 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     return invoice
 
 
-def _tax_line(component: tax.TaxComponent) -> dict[str, object]:
+def seller_snapshot(tenant: Tenant) -> dict[str, Any]:
+    """What a document says about its issuer; frozen with it, because a finalized document
+    never changes (DESIGN rule 6) even when the tenant moves office or renames itself. The logo
+    is branding, not content, and is read from the tenant when printing."""
+    return {
+        "name": tenant.name,
+        "country": tenant.country,
+        "state": tenant.state,
+        "gstin": tenant.gstin,
+        "address": tenant.address,
+        "email": tenant.email,
+        "timezone": tenant.timezone,
+        "tax_registrations": tenant.tax_registrations,
+    }
+
+
+def tax_line(component: tax.TaxComponent) -> dict[str, object]:
     return {
         "type": component.type,
-        "rate": f"{component.rate:.2f}",
+        "rate": str(component.rate),
         "jurisdiction": component.jurisdiction,
         "taxable_amount": component.taxable_amount,
         "amount": component.amount,
@@ -262,7 +289,7 @@ def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine], assessment: tax.
     per_type: dict[tuple[str, str, str], list[int]] = {}
     for line_tax in assessment.lines:
         for c in line_tax.components:
-            key = (c.type, f"{c.rate:.2f}", c.jurisdiction)
+            key = (c.type, str(c.rate), c.jurisdiction)
             sums = per_type.setdefault(key, [0, 0])
             sums[0] += c.taxable_amount
             sums[1] += c.amount
@@ -303,6 +330,7 @@ def _finalize(
     invoice.amount_remaining = invoice.amount_due
     invoice.status = "open"
     session.flush()
+    ledger.invoice_finalized(session, invoice, lines, now)
     events.emit(session, tenant.id, "invoice.finalized", _present(invoice, lines), now)
     if invoice.amount_due == 0:
         _settle(session, invoice, now, out_of_band=False)
@@ -319,12 +347,12 @@ def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:
     invoice.credit_applied = 0
     invoice.amount_due = max(invoice.total, 0)
     if invoice.total < 0:
-        _move_credit(session, invoice, -invoice.total, "net_credit", now)
+        move_credit(session, invoice, -invoice.total, "net_credit", now)
     elif invoice.total > 0 and _credit(session, invoice) > 0:
         customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
         used = min(_credit(session, invoice), invoice.total)
         if used > 0:
-            _move_credit(session, invoice, -used, "applied_to_invoice", now)
+            move_credit(session, invoice, -used, "applied_to_invoice", now)
             invoice.credit_applied = used
             invoice.amount_due = invoice.total - used
 
@@ -333,9 +361,11 @@ def _credit(session: Session, invoice: Invoice) -> int:
     return repository.credit_balance(session, invoice.customer_id, invoice.currency)
 
 
-def _move_credit(
+def move_credit(
     session: Session, invoice: Invoice, amount: int, reason: str, now: datetime
 ) -> None:
+    """One movement of the customer's credit balance, caused by `invoice` (or a credit note
+    of it)."""
     repository.add(
         session,
         CreditTransaction(
@@ -352,6 +382,7 @@ def _move_credit(
 
 
 def _settle(session: Session, invoice: Invoice, now: datetime, *, out_of_band: bool) -> None:
+    ledger.invoice_paid(session, invoice, now)
     invoice.amount_paid += invoice.amount_remaining
     invoice.amount_remaining = 0
     invoice.status = "paid"
@@ -365,7 +396,7 @@ def _settle(session: Session, invoice: Invoice, now: datetime, *, out_of_band: b
 # --- after issue ---------------------------------------------------------------------------
 
 
-def _customer_now(session: Session, invoice: Invoice) -> datetime:
+def customer_now(session: Session, invoice: Invoice) -> datetime:
     return clocks.clock_for(session, invoice.tenant_id, invoice.test_clock_id).now()
 
 
@@ -378,7 +409,7 @@ def pay(session: Session, tenant_id: str, invoice_id: str, *, out_of_band: bool)
     """Record money received outside Hisaab, or ask the collector to charge now."""
     invoice = get(session, tenant_id, invoice_id, for_update=True)
     _collectible(invoice, "paid")
-    now = _customer_now(session, invoice)
+    now = customer_now(session, invoice)
     if out_of_band:
         _settle(session, invoice, now, out_of_band=True)
     else:
@@ -390,9 +421,10 @@ def void(session: Session, tenant_id: str, invoice_id: str) -> Invoice:
     """Cancel an invoice nothing was paid on; credit it used goes back to the customer."""
     invoice = get(session, tenant_id, invoice_id, for_update=True)
     _collectible(invoice, "voided")
-    now = _customer_now(session, invoice)
+    now = customer_now(session, invoice)
+    ledger.invoice_voided(session, invoice, now)
     if invoice.credit_applied:
-        _move_credit(session, invoice, invoice.credit_applied, "invoice_voided", now)
+        move_credit(session, invoice, invoice.credit_applied, "invoice_voided", now)
     invoice.status = "void"
     invoice.voided_at = now
     invoice.amount_remaining = 0
@@ -409,7 +441,8 @@ def mark_uncollectible(session: Session, tenant_id: str, invoice_id: str) -> Inv
         raise conflict(
             "invalid_state", f"An invoice that is {invoice.status} cannot be marked uncollectible."
         )
-    now = _customer_now(session, invoice)
+    now = customer_now(session, invoice)
+    ledger.invoice_written_off(session, invoice, now)
     invoice.status = "uncollectible"
     invoice.marked_uncollectible_at = now
     invoice.updated_at = now

@@ -14,6 +14,8 @@ from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.jobs import runtime, scheduler
 from hisaab.jobs.queue import app
+from hisaab.ledger import service as ledger
+from hisaab.mail import service as mail
 from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
 
@@ -24,11 +26,17 @@ IDEMPOTENCY_TTL = timedelta(hours=48)
 MAX_BATCHES_PER_TICK = 10_000
 
 scheduler.register(subscriptions.DUE_WORK)
+scheduler.register(ledger.DUE_WORK)
 
 
 @app.task(name=clocks.ADVANCE_TASK, queue="clocks", retry=5)
 def advance_test_clock(tenant_id: str, clock_id: str) -> None:
     clocks.run_advance(runtime.database(), tenant_id, clock_id)
+
+
+@app.task(name=mail.SEND_TASK, queue=mail.QUEUE, retry=mail.RETRY)
+def send_mail(tenant_id: str, message_id: str) -> None:
+    mail.deliver(runtime.database(), tenant_id, message_id)
 
 
 @app.periodic(cron="* * * * *", periodic_id="scheduler_tick")

@@ -22,7 +22,9 @@ from hisaab.tax.identity import (
     state_code,
     vat_id,
 )
+from hisaab.tax.levies import Levy, line_tax
 from hisaab.tax.rates import GST_SERVICES
+from hisaab.tax.rounding import round_half_up
 
 __all__ = [
     "EU_MEMBER_STATES",
@@ -30,6 +32,7 @@ __all__ = [
     "REGISTRATION_SCHEMES",
     "Assessment",
     "Gstin",
+    "Levy",
     "LineTax",
     "Location",
     "Party",
@@ -40,8 +43,10 @@ __all__ = [
     "assess",
     "country_code",
     "gstin",
+    "line_tax",
     "location",
     "registration_number",
+    "round_half_up",
     "state_code",
     "vat_id",
 ]

@@ -26,6 +26,8 @@ class Tenant(Base):
     lut: Mapped[bool] = mapped_column(Boolean, default=False)
     email: Mapped[str | None] = mapped_column(Text)
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A data: URL (PNG or JPEG) printed on the tenant's invoices; validated on the way in.
+    logo: Mapped[str | None] = mapped_column(Text)
     tax_registrations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     dunning: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[Timestamp]

@@ -5,9 +5,14 @@ Kept apart from IO so that every combination can be table-tested without a datab
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from PIL import Image, UnidentifiedImageError
 
 from hisaab.core.errors import invalid
 from hisaab.core.money import CurrencyError, normalize_currency
@@ -18,6 +23,10 @@ INVOICE_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 NOT_A_PLACE = frozenset({"localtime", "posixrules", "Factory"})
 # PREFIX/FY/SEQ must fit 16 characters (e-invoice rules): a GST tenant keeps 5 for the prefix.
 GST_PREFIX_MAX = 5
+# A logo is printed a few centimetres wide: this is plenty, and keeps every PDF small.
+LOGO_MAX_BYTES = 256 * 1024
+LOGO_MAX_PIXELS = 2000
+_LOGO_URL = re.compile(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)")
 
 
 @dataclass(frozen=True)
@@ -131,3 +140,34 @@ def invoice_prefix(value: str | None, name: str, gst_tenant: bool) -> str:
             ("body", "invoice_prefix"),
         )
     return prefix
+
+
+def logo(value: str) -> str:
+    """A `data:image/png|jpeg;base64,…` URL that decodes to a real image of a sensible size.
+
+    Checked by decoding it, because a logo that fails later would fail every PDF of the tenant.
+    """
+    match = _LOGO_URL.fullmatch(value)
+    if match is None:
+        raise _bad_logo("The logo must be a data URL: data:image/png;base64,… or image/jpeg.")
+    try:
+        raw = base64.b64decode(match.group(2), validate=False)
+    except (binascii.Error, ValueError):
+        raise _bad_logo("The logo is not valid base64.") from None
+    if len(raw) > LOGO_MAX_BYTES:
+        raise _bad_logo(f"The logo is larger than {LOGO_MAX_BYTES // 1024} KiB.")
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.verify()
+            kind, size = (image.format or "").lower(), image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _bad_logo("The logo is not a readable PNG or JPEG image.") from None
+    if kind != match.group(1):
+        raise _bad_logo(f"The logo says image/{match.group(1)} but is {kind or 'unknown'}.")
+    if max(size) > LOGO_MAX_PIXELS:
+        raise _bad_logo(f"The logo is larger than {LOGO_MAX_PIXELS} pixels on a side.")
+    return f"data:image/{kind};base64,{base64.b64encode(raw).decode()}"
+
+
+def _bad_logo(detail: str) -> Exception:
+    return invalid("invalid_logo", detail, ("body", "logo"))

@@ -41,6 +41,12 @@ class TenantCreate(InputModel):
     lut: bool = False
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     address: Address | None = None
+    logo: str | None = Field(
+        default=None,
+        max_length=400_000,
+        description="Printed on invoices: `data:image/png;base64,…` or image/jpeg, at most "
+        "256 KiB and 2000 px a side.",
+    )
     tax_registrations: list[TaxRegistration] = Field(default_factory=list, max_length=10)
 
 
@@ -50,6 +56,12 @@ class TenantUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     address: Address | None = None
+    logo: str | None = Field(
+        default=None,
+        max_length=400_000,
+        description="Printed on invoices: `data:image/png;base64,…` or image/jpeg, at most "
+        "256 KiB and 2000 px a side.",
+    )
     timezone: str | None = Field(default=None, max_length=64)
     invoice_prefix: str | None = Field(default=None, max_length=10)
     lut: bool | None = None
@@ -70,6 +82,7 @@ class TenantOut(BaseModel):
     lut: bool
     email: str | None
     address: dict[str, Any] | None
+    logo: str | None
     tax_registrations: list[TaxRegistration]
     dunning: DunningSettings
     created_at: datetime

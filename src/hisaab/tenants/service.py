@@ -62,6 +62,7 @@ def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[
         lut=profile.lut,
         email=data.email,
         address=data.address.model_dump(exclude_none=True) if data.address else None,
+        logo=rules.logo(data.logo) if data.logo else None,
         tax_registrations=[{"scheme": s, "number": n} for s, n in profile.registrations],
         dunning=DunningSettings().model_dump(),
         created_at=now,
@@ -98,6 +99,8 @@ def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: da
         tenant.email = patch.email
     if "address" in fields:
         tenant.address = patch.address.model_dump(exclude_none=True) if patch.address else None
+    if "logo" in fields:
+        tenant.logo = rules.logo(patch.logo) if patch.logo else None
     if patch.timezone is not None:
         tenant.timezone = rules.timezone_name(patch.timezone)
     if patch.invoice_prefix is not None:

@@ -6,6 +6,7 @@ the caller's transaction, so an event exists exactly when its change committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +59,36 @@ def emit(session: Session, tenant_id: str, event_type: str, obj: BaseModel, now:
         created_at=now,
     )
     repository.add(session, event)
+    dispatch(session, event)
     return event
+
+
+# Called with every emitted event of its type, inside the emitting transaction: what a handler
+# writes (an email to send, a webhook delivery) commits or rolls back with the change itself.
+EventHandler = Callable[[Session, Event], None]
+_handlers: dict[str, list[EventHandler]] = {}
+
+
+def subscribe(event_type: str, handler: EventHandler) -> None:
+    """Have `handler` called for each `event_type` event; subscribing twice calls it once."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    handlers = _handlers.setdefault(event_type, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def unsubscribe(event_type: str, handler: EventHandler) -> None:
+    handlers = _handlers.get(event_type, [])
+    if handler in handlers:
+        handlers.remove(handler)
+
+
+def dispatch(session: Session, event: Event) -> None:
+    """Run the event's handlers; also how a stored event is replayed, so handlers must treat a
+    second call for the same event as a no-op."""
+    for handler in list(_handlers.get(event.type, ())):
+        handler(session, event)
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event:

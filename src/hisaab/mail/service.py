@@ -1,0 +1,248 @@
+"""Use cases of outgoing email: record a message with the change that caused it, send it later.
+
+`submit` runs inside the transaction of an event (invoice finalized, paid …): it writes the
+message row and the send job together, once per (event, kind). `deliver` is the job: it holds
+the row's lock while talking to the server, so two runs of the same job cannot both send, and a
+message that is `sent` or `skipped` is never sent again. The one duplicate left possible is the
+one SMTP itself allows (the server took the message, then the worker died before committing);
+every attempt carries the same Message-ID so the receiving side can tell.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import procrastinate
+import structlog
+from sqlalchemy.orm import Session
+
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.ids import new_id
+from hisaab.db import Database
+from hisaab.jobs import queue
+from hisaab.mail import repository
+from hisaab.mail.config import parse_smtp_url
+from hisaab.mail.models import MailMessage
+from hisaab.mail.transport import DeliveryError, DirectoryTransport, SmtpTransport, Transport
+
+SEND_TASK = "send_mail"
+QUEUE = "mail"
+# Waits of 5 s, 25 s, 2 min, 10 min, 52 min, 4.3 h: a mail server down overnight is outlasted.
+RETRY = procrastinate.RetryStrategy(max_attempts=6, exponential_wait=5)
+OUTBOX_DIRECTORY = "outbox"
+MAX_ERROR_LENGTH = 2000
+
+log = structlog.get_logger("hisaab.mail")
+
+# (session, tenant_id, document id) -> (file name, bytes); registered by the owning domain.
+AttachmentRenderer = Callable[[Session, str, str], tuple[str, bytes]]
+_renderers: dict[str, AttachmentRenderer] = {}
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A file made when the message is sent: `type` names a registered renderer."""
+
+    type: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message as the domain composed it; `to_address` None means nobody to send to."""
+
+    kind: str
+    event_id: str
+    document_id: str | None
+    locale: str
+    to_address: str | None
+    to_name: str | None
+    from_name: str
+    reply_to: str | None
+    subject: str
+    text_body: str
+    html_body: str
+    attachments: tuple[AttachmentRef, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """How this process sends: the transport, and the envelope/From address it may use."""
+
+    transport: Transport
+    sender: str
+
+
+_mailer: Mailer | None = None
+
+
+def configure(mailer: Mailer | None) -> None:
+    global _mailer  # noqa: PLW0603 - one per process, set at start (tests swap it)
+    _mailer = mailer
+
+
+def mailer() -> Mailer:
+    if _mailer is None:
+        raise RuntimeError("mail.service.configure() was not called in this process")
+    return _mailer
+
+
+def mailer_from_settings(smtp_url: str | None, mail_from: str, data_dir: Path) -> Mailer:
+    """SMTP when HISAAB_SMTP_URL is set; otherwise .eml files in `<data dir>/outbox`, so a
+    laptop without a mail server still shows what would have been sent."""
+    if smtp_url:
+        return Mailer(SmtpTransport(parse_smtp_url(smtp_url)), mail_from)
+    return Mailer(DirectoryTransport((data_dir / OUTBOX_DIRECTORY).resolve()), mail_from)
+
+
+def register_attachment(type_: str, renderer: AttachmentRenderer) -> None:
+    _renderers[type_] = renderer
+
+
+def unregister_attachment(type_: str) -> None:
+    _renderers.pop(type_, None)
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def submit(
+    session: Session, tenant_id: str, draft: Draft, now: datetime, *, skip: str | None = None
+) -> str | None:
+    """Record the message and enqueue its sending, in the caller's transaction.
+
+    A draft with no address, or a `skip` reason, is recorded as skipped (so "why did the customer
+    get nothing?" has an answer) and never sent. Returns the message id, or None when this event
+    already has a message of this kind (a replay).
+    """
+    reason = skip or (None if draft.to_address else "the customer has no email address")
+    message_id = new_id("msg")
+    inserted = repository.add_once(
+        session,
+        {
+            "tenant_id": tenant_id,
+            "id": message_id,
+            "kind": draft.kind,
+            "event_id": draft.event_id,
+            "document_id": draft.document_id,
+            "locale": draft.locale,
+            "to_address": draft.to_address or None,
+            "to_name": draft.to_name,
+            "from_name": draft.from_name,
+            "reply_to": draft.reply_to,
+            "subject": draft.subject,
+            "text_body": draft.text_body,
+            "html_body": draft.html_body,
+            "attachments": [{"type": a.type, "id": a.id} for a in draft.attachments],
+            "status": "skipped" if reason else "queued",
+            "attempts": 0,
+            "last_error": reason,
+            "message_id": None,
+            "created_at": now,
+            "updated_at": now,
+            "sent_at": None,
+        },
+    )
+    if not inserted:
+        return None
+    if reason is None:
+        queue.enqueue(
+            session, SEND_TASK, {"tenant_id": tenant_id, "message_id": message_id}, queue=QUEUE
+        )
+    return message_id
+
+
+def for_document(session: Session, document_id: str) -> list[MailMessage]:
+    return list(repository.for_document(session, document_id))
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def deliver(database: Database, tenant_id: str, message_id: str) -> None:
+    """Send one recorded message (the job). Raises DeliveryError after recording a failure that
+    a later attempt may cure, so the queue retries it; a permanent refusal is recorded and not
+    retried."""
+    outbox = mailer()
+    failure: DeliveryError | None = None
+    with database.transaction(tenant_id) as session:
+        message = repository.lock(session, tenant_id, message_id)
+        if message is None or message.status in ("sent", "skipped"):
+            return
+        message.attempts += 1
+        message.message_id = message_id_header(message.id, outbox.sender)
+        try:
+            # A renderer's failed query must not poison the transaction that records it.
+            with session.begin_nested():
+                email = compose(session, message, outbox.sender)
+            outbox.transport.send(email)
+        except DeliveryError as exc:
+            failure = exc
+        except Exception as exc:
+            failure = DeliveryError(f"{type(exc).__name__}: {exc}")
+        now = SYSTEM_CLOCK.now()
+        message.updated_at = now
+        if failure is None:
+            message.status = "sent"
+            message.sent_at = now
+            message.last_error = None
+        else:
+            message.status = "failed"
+            message.last_error = str(failure)[:MAX_ERROR_LENGTH]
+    fields = {"tenant_id": tenant_id, "message_id": message_id, "kind": message.kind}
+    if failure is None:
+        log.info("mail_sent", attempts=message.attempts, **fields)
+        return
+    log.warning("mail_failed", error=str(failure), permanent=failure.permanent, **fields)
+    if not failure.permanent:
+        raise failure
+
+
+def message_id_header(message_id: str, sender: str) -> str:
+    """The same on every attempt (it depends on nothing but the row and the sender domain)."""
+    domain = sender.rpartition("@")[2] or "localhost"
+    return f"<{message_id}@{domain}>"
+
+
+def compose(session: Session, message: MailMessage, sender: str) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, then the attachments rendered now."""
+    if message.to_address is None:
+        raise DeliveryError("no recipient address", permanent=True)
+    email = EmailMessage()
+    email["Subject"] = _one_line(message.subject)
+    email["From"] = Address(display_name=_one_line(message.from_name), addr_spec=sender)
+    email["To"] = Address(
+        display_name=_one_line(message.to_name or ""), addr_spec=message.to_address
+    )
+    if message.reply_to:
+        email["Reply-To"] = Address(
+            display_name=_one_line(message.from_name), addr_spec=message.reply_to
+        )
+    email["Date"] = format_datetime(SYSTEM_CLOCK.now())
+    email["Message-ID"] = message.message_id or message_id_header(message.id, sender)
+    # RFC 3834: machine-sent, so out-of-office replies do not answer it.
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    for ref in message.attachments:
+        renderer = _renderers.get(ref["type"])
+        if renderer is None:
+            raise DeliveryError(f"no renderer for attachments of type {ref['type']!r}")
+        filename, data = renderer(session, message.tenant_id, ref["id"])
+        maintype, _, subtype = (
+            mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        ).partition("/")
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return email
+
+
+def _one_line(value: str) -> str:
+    """Header text from tenant or customer data: line breaks would be header injection."""
+    return " ".join(value.split())

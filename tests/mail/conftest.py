@@ -1,0 +1,122 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, and the mail wiring of
+`hisaab up` pointed at it."""
+
+from __future__ import annotations
+
+import email
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from hisaab.invoicing import notifications
+from hisaab.mail import service as mail
+from hisaab.mail.config import parse_smtp_url
+from hisaab.mail.transport import SmtpTransport
+from tests.conftest import TenantHandle
+from tests.e2e.billing import Billing
+
+SENDER = "billing@hisaab.test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class Inbox:
+    """What the server accepted; `refuse` maps a recipient to the reply that refuses it."""
+
+    received: list[Received] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            time.sleep(self.delay)  # blocks the server thread: a slow server, on purpose
+        content = envelope.original_content or envelope.content
+        assert isinstance(content, bytes)
+        parsed = email.message_from_bytes(content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [r.message for r in self.received if address in r.rcpt_tos]
+
+
+@dataclass
+class SmtpServer:
+    inbox: Inbox
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+
+def start_server(inbox: Inbox, **kwargs: Any) -> tuple[Controller, int]:
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    return controller, port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    inbox = Inbox()
+    controller, port = start_server(inbox)
+    try:
+        yield SmtpServer(inbox, port)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailing(database: Any, smtp_server: SmtpServer) -> Iterator[SmtpServer]:
+    """What `hisaab up` wires: notifications subscribed, mail sent to the loopback server."""
+    notifications.install()
+    use_smtp(smtp_server.url)
+    try:
+        yield smtp_server
+    finally:
+        notifications.uninstall()
+        mail.configure(None)
+
+
+def use_smtp(url: str) -> None:
+    mail.configure(mail.Mailer(SmtpTransport(parse_smtp_url(url)), SENDER))
+
+
+def unique_email() -> str:
+    return f"c-{uuid.uuid4().hex[:12]}@example.test"
+
+
+@pytest.fixture
+def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
+    return Billing(tenant, run_jobs)
