@@ -85,7 +85,12 @@ def _wait_for_advisory_lock(engine: Any, timeout: float = 10.0) -> None:
     with engine.connect() as connection:
         while time.monotonic() < deadline:
             held = connection.execute(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                # This database only: another test worker's database may hold one too.
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
+                )
             ).scalar_one()
             if held:
                 return

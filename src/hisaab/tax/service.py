@@ -22,16 +22,20 @@ from hisaab.tax.identity import (
     state_code,
     vat_id,
 )
+from hisaab.tax.in_states import BY_GST_CODE, BY_ISO, IndianState
 from hisaab.tax.levies import Levy, line_tax
 from hisaab.tax.rates import GST_SERVICES
 from hisaab.tax.rounding import round_half_up
 
 __all__ = [
+    "BY_GST_CODE",
+    "BY_ISO",
     "EU_MEMBER_STATES",
     "GST_SERVICES",
     "REGISTRATION_SCHEMES",
     "Assessment",
     "Gstin",
+    "IndianState",
     "Levy",
     "LineTax",
     "Location",

@@ -47,7 +47,7 @@ from hisaab.invoicing.schemas import InrValuesOut, InvoiceOut, TaxLineOut
 from hisaab.tax import service as tax
 
 # The state table is plain data the tax service does not re-export; reading it is no rule.
-from hisaab.tax.in_states import BY_GST_CODE, BY_ISO, IndianState
+from hisaab.tax.service import BY_GST_CODE, BY_ISO, IndianState
 
 __all__ = [
     "DetailRow",
