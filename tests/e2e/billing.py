@@ -80,3 +80,23 @@ class Billing:
     def events(self, object_id: str) -> list[str]:
         found = self.get("/v1/events", object_id=object_id, limit=100)
         return [e["type"] for e in reversed(found["data"])]
+
+
+# A tenant outside the EU selling to EU consumers under the non-Union OSS scheme.
+EU_OSS_TENANT = {
+    "name": "Acme Cloud Ltd",
+    "country": "US",
+    "state": None,
+    "gstin": None,
+    "lut": False,
+    "base_currency": "EUR",
+    "timezone": "UTC",
+    "invoice_prefix": "ACME",
+    "tax_registrations": [{"scheme": "eu_oss", "number": "EU372000041"}],
+}
+
+
+def eu_oss_billing(make_tenant: Any, run_jobs: Any) -> tuple[Billing, str]:
+    """An EU OSS tenant and a monthly €100.00 plan."""
+    billing = Billing(make_tenant(**EU_OSS_TENANT), run_jobs)
+    return billing, billing.plan("pro", 10_000, prices=[{"currency": "EUR", "unit_amount": 10_000}])

@@ -8,7 +8,7 @@ import pytest
 
 from hisaab.tax import in_gst
 from tests.conftest import TenantHandle
-from tests.e2e.billing import Billing
+from tests.e2e.billing import Billing, eu_oss_billing
 
 PRO = 200_000
 MH_GSTIN = "27AAACA1234A1ZK"
@@ -78,28 +78,7 @@ def test_discount_reduces_the_taxable_value(billing: Billing) -> None:
 
 
 def test_eu_oss_tenant_charges_the_consumers_country_rate(make_tenant: Any, run_jobs: Any) -> None:
-    tenant = make_tenant(
-        name="Acme Cloud Ltd",
-        country="US",
-        state=None,
-        gstin=None,
-        lut=False,
-        base_currency="EUR",
-        timezone="UTC",
-        invoice_prefix="ACME",
-        tax_registrations=[{"scheme": "eu_oss", "number": "EU372000041"}],
-    )
-    billing = Billing(tenant, run_jobs)
-    plan = billing.post(
-        "/v1/plans",
-        {
-            "code": "pro",
-            "name": "Pro",
-            "interval": "month",
-            "prices": [{"currency": "EUR", "unit_amount": 10_000}],
-        },
-        201,
-    )["id"]
+    billing, plan = eu_oss_billing(make_tenant, run_jobs)
     for country, rate in (("DE", "19.00"), ("FR", "20.00"), ("IE", "23.00")):
         invoice = _invoice(billing, plan, country=country, currency="EUR")
         assert _taxes(invoice) == [("VAT", rate, int(10_000 * float(rate) / 100))]

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from hisaab.invoicing.crediting import (
     Component,
-    CreditableLine,
     CreditRefused,
-    LineCredit,
+    LineValue,
     Settlement,
     of_lines,
     of_total,
@@ -23,22 +22,22 @@ from hisaab.invoicing.crediting import (
 NINE = Decimal("9.00")
 
 
-def _gst_line(line_id: str, taxable: int, cgst: int | None = None) -> CreditableLine:
+def _gst_line(line_id: str, taxable: int, cgst: int | None = None) -> LineValue:
     half = cgst if cgst is not None else (taxable * 9 + 50) // 100
-    return CreditableLine(
+    return LineValue(
         line_id,
         taxable,
         (Component("CGST", NINE, "IN-KA", half), Component("SGST", NINE, "IN-KA", half)),
     )
 
 
-def _igst_line(line_id: str, taxable: int) -> CreditableLine:
-    return CreditableLine(
+def _igst_line(line_id: str, taxable: int) -> LineValue:
+    return LineValue(
         line_id, taxable, (Component("IGST", Decimal("18.00"), "IN", (taxable * 18 + 50) // 100),)
     )
 
 
-def _amounts(credits: list[LineCredit]) -> list[tuple[str, int, tuple[int, ...]]]:
+def _amounts(credits: list[LineValue]) -> list[tuple[str, int, tuple[int, ...]]]:
     return [(c.line_id, c.taxable, tuple(x.amount for x in c.components)) for c in credits]
 
 
@@ -76,8 +75,8 @@ def test_chosen_line_value(taxable: int, expected: tuple[str, int, tuple[int, ..
 def test_total_spreads_over_lines_in_proportion() -> None:
     lines = [_igst_line("a", 100_000), _igst_line("b", 300_000)]
     credits = of_total(lines, 118_000)
-    assert [c.amount for c in credits] == [29_500, 88_500]
-    assert sum(c.amount for c in credits) == 118_000
+    assert [c.gross for c in credits] == [29_500, 88_500]
+    assert sum(c.gross for c in credits) == 118_000
 
 
 @pytest.mark.parametrize(
@@ -131,9 +130,9 @@ def test_refund_beyond_payments_is_refused() -> None:
 # --- properties ------------------------------------------------------------------------------
 
 
-def _left(line: CreditableLine, taken: list[LineCredit]) -> CreditableLine:
+def _left(line: LineValue, taken: list[LineValue]) -> LineValue:
     mine = [c for c in taken if c.line_id == line.line_id]
-    return CreditableLine(
+    return LineValue(
         line.line_id,
         line.taxable - sum(c.taxable for c in mine),
         tuple(
@@ -158,7 +157,7 @@ def test_partial_totals_then_the_rest_add_up_to_the_invoice(
     """Any run of partial credit notes, then one for the rest, gives back exactly the invoice:
     value and each tax, to the paisa, and never more than is left at any step."""
     original = [_gst_line(f"l{i}", v) for i, v in enumerate(values)]
-    taken: list[LineCredit] = []
+    taken: list[LineValue] = []
     for part in parts:
         left = [_left(line, taken) for line in original]
         room = sum(line.gross for line in left)
@@ -166,7 +165,7 @@ def test_partial_totals_then_the_rest_add_up_to_the_invoice(
             break
         amount = max(1, room * part // 2_000)
         credits = of_total(left, amount)
-        assert sum(c.amount for c in credits) == amount
+        assert sum(c.gross for c in credits) == amount
         for credit in credits:
             line = next(x for x in left if x.line_id == credit.line_id)
             assert 0 <= credit.taxable <= line.taxable

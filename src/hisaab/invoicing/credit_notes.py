@@ -94,7 +94,7 @@ def create(session: Session, tenant_id: str, request: CreditNoteCreate) -> Credi
             credits = crediting.of_total(creditable, request.amount)
         else:
             credits = crediting.whole(creditable)
-        total = sum(credit.amount for credit in credits)
+        total = sum(credit.gross for credit in credits)
         refundable = invoice.amount_paid - repository.refunded_on(session, invoice.id)
         settlement = crediting.settle(
             total, invoice.amount_remaining, refundable, refund=request.refund
@@ -116,7 +116,7 @@ def create(session: Session, tenant_id: str, request: CreditNoteCreate) -> Credi
 
 def _creditable(
     invoice_lines: Sequence[InvoiceLine], credited: Sequence[CreditNoteLine]
-) -> list[crediting.CreditableLine]:
+) -> list[crediting.LineValue]:
     """Each invoice line less what earlier credit notes took of its value and of each tax."""
     taken_value: dict[str, int] = defaultdict(int)
     taken_tax: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -130,7 +130,7 @@ def _creditable(
         if line.tax_behavior == "inclusive":
             taxable -= line.tax
         creditable.append(
-            crediting.CreditableLine(
+            crediting.LineValue(
                 line_id=line.id,
                 taxable=taxable - taken_value[line.id],
                 components=tuple(
@@ -151,7 +151,7 @@ def _issue(
     session: Session,
     invoice: Invoice,
     invoice_lines: Sequence[InvoiceLine],
-    credits: Sequence[crediting.LineCredit],
+    credits: Sequence[crediting.LineValue],
     settlement: crediting.Settlement,
     request: CreditNoteCreate,
     now: datetime,
@@ -181,12 +181,12 @@ def _issue(
             sac_code=by_id[credit.line_id].sac_code,
             taxable_amount=credit.taxable,
             tax=credit.tax,
-            amount=credit.amount,
+            amount=credit.gross,
             tax_lines=[_tax_line(c, credit.taxable) for c in credit.components],
         )
         for position, credit in enumerate(credits)
     ]
-    tax_lines = _per_type(lines)
+    tax_lines = service.tax_totals(c for line in lines for c in line.tax_lines)
     subtotal = sum(line.taxable_amount for line in lines)
     tax = sum(line.tax for line in lines)
     note = CreditNote(
@@ -242,20 +242,6 @@ def _tax_line(component: crediting.Component, taxable: int) -> dict[str, object]
         "taxable_amount": taxable,
         "amount": component.amount,
     }
-
-
-def _per_type(lines: Sequence[CreditNoteLine]) -> list[dict[str, object]]:
-    sums: dict[tuple[str, str, str], list[int]] = {}
-    for line in lines:
-        for c in line.tax_lines:
-            key = (c["type"], c["rate"], c["jurisdiction"])
-            pair = sums.setdefault(key, [0, 0])
-            pair[0] += c["taxable_amount"]
-            pair[1] += c["amount"]
-    return [
-        {"type": t, "rate": r, "jurisdiction": j, "taxable_amount": v, "amount": a}
-        for (t, r, j), (v, a) in sums.items()
-    ]
 
 
 def _apply(session: Session, invoice: Invoice, note: CreditNote, now: datetime) -> None:

@@ -40,8 +40,9 @@ class Component:
 
 
 @dataclass(frozen=True)
-class CreditableLine:
-    """An invoice line as far as credit notes are concerned: what is left of it."""
+class LineValue:
+    """Value and taxes of one invoice line: what is left of it to credit, or what one credit
+    note takes of it."""
 
     line_id: str
     taxable: int
@@ -57,21 +58,6 @@ class CreditableLine:
 
 
 @dataclass(frozen=True)
-class LineCredit:
-    line_id: str
-    taxable: int
-    components: tuple[Component, ...]
-
-    @property
-    def tax(self) -> int:
-        return sum(c.amount for c in self.components)
-
-    @property
-    def amount(self) -> int:
-        return self.taxable + self.tax
-
-
-@dataclass(frozen=True)
 class Settlement:
     """Where a credit note's total goes: off what is still owed first, then back to the
     customer as credit balance or as a refund of what was paid."""
@@ -81,15 +67,14 @@ class Settlement:
     refunded: int
 
 
-def whole(lines: Sequence[CreditableLine]) -> list[LineCredit]:
+def whole(lines: Sequence[LineValue]) -> list[LineValue]:
     """Everything that is left of the invoice."""
-    credits = [LineCredit(line.line_id, line.taxable, line.components) for line in lines]
-    if not any(credit.amount for credit in credits):
+    if not any(line.gross for line in lines):
         raise CreditRefused("nothing_to_credit", "Credit notes already cover the whole invoice.")
-    return [credit for credit in credits if credit.amount]
+    return [line for line in lines if line.gross]
 
 
-def of_lines(lines: Sequence[CreditableLine], asked: Sequence[tuple[str, int]]) -> list[LineCredit]:
+def of_lines(lines: Sequence[LineValue], asked: Sequence[tuple[str, int]]) -> list[LineValue]:
     """Chosen lines, each by the taxable value to take back (tax is added at the line's rates)."""
     by_id = {line.line_id: line for line in lines}
     seen: set[str] = set()
@@ -110,7 +95,7 @@ def of_lines(lines: Sequence[CreditableLine], asked: Sequence[tuple[str, int]]) 
     return credits
 
 
-def of_total(lines: Sequence[CreditableLine], amount: int) -> list[LineCredit]:
+def of_total(lines: Sequence[LineValue], amount: int) -> list[LineValue]:
     """A total including tax, spread over the lines in proportion to what each has left."""
     left = sum(line.gross for line in lines)
     if amount <= 0:
@@ -144,12 +129,12 @@ def settle(total: int, owed: int, refundable: int, *, refund: bool) -> Settlemen
     return Settlement(to_invoice, 0, rest)
 
 
-def _part(line: CreditableLine, amount: int, behavior: str) -> LineCredit:
+def _part(line: LineValue, amount: int, behavior: str) -> LineValue:
     """`amount` of the line (taxable if exclusive, with tax if inclusive), taxed at its rates."""
     if (behavior == "exclusive" and amount == line.taxable) or (
         behavior == "inclusive" and amount == line.gross
     ):
-        return LineCredit(line.line_id, line.taxable, line.components)
+        return line
     levies = [tax.Levy(c.type, c.rate, c.jurisdiction) for c in line.components]
     found = tax.line_tax(tax.TaxableLine(amount, behavior, None), levies)
     # Rounding of a part never takes more of a tax than the invoice has left of it ...
@@ -169,7 +154,7 @@ def _part(line: CreditableLine, amount: int, behavior: str) -> LineCredit:
         Component(c.type, c.rate, c.jurisdiction, a)
         for c, a in zip(line.components, amounts, strict=True)
     )
-    return LineCredit(line.line_id, taxable, components)
+    return LineValue(line.line_id, taxable, components)
 
 
 def _spread(amount: int, weights: Sequence[int]) -> list[int]:

@@ -8,7 +8,7 @@ transaction, so an invoice exists exactly when its cause committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -232,7 +232,7 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
             zip(drafts, discounts, assessment.lines, strict=True)
         )
     ]
-    _set_totals(invoice, lines, assessment)
+    _set_totals(invoice, lines)
     invoice.inr_values = exchange_rates.invoice_inr_values(
         session,
         tenant.gstin is not None,
@@ -275,7 +275,7 @@ def tax_line(component: tax.TaxComponent) -> dict[str, object]:
     }
 
 
-def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine], assessment: tax.Assessment) -> None:
+def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
     """Subtotal and discount from the lines; tax summed per type (DESIGN: rounded per line)."""
     invoice.subtotal = sum(line.amount for line in lines)
     invoice.discount = sum(line.discount_amount for line in lines)
@@ -286,16 +286,20 @@ def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine], assessment: tax.
     invoice.credit_applied = 0
     invoice.amount_due = invoice.amount_remaining = max(invoice.total, 0)
     invoice.amount_paid = 0
-    per_type: dict[tuple[str, str, str], list[int]] = {}
-    for line_tax in assessment.lines:
-        for c in line_tax.components:
-            key = (c.type, str(c.rate), c.jurisdiction)
-            sums = per_type.setdefault(key, [0, 0])
-            sums[0] += c.taxable_amount
-            sums[1] += c.amount
-    invoice.tax_lines = [
-        {"type": t, "rate": r, "jurisdiction": j, "taxable_amount": s[0], "amount": s[1]}
-        for (t, r, j), s in per_type.items()
+    invoice.tax_lines = tax_totals(c for line in lines for c in line.tax_lines)
+
+
+def tax_totals(components: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Line taxes summed per (type, rate, jurisdiction), in the order they first appear: the
+    document's tax summary, each figure already rounded on its line."""
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for c in components:
+        pair = sums.setdefault((c["type"], c["rate"], c["jurisdiction"]), [0, 0])
+        pair[0] += c["taxable_amount"]
+        pair[1] += c["amount"]
+    return [
+        {"type": t, "rate": r, "jurisdiction": j, "taxable_amount": v, "amount": a}
+        for (t, r, j), (v, a) in sums.items()
     ]
 
 

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from hisaab.tax import in_gst
 from tests.conftest import TenantHandle
-from tests.e2e.billing import Billing
+from tests.e2e.billing import Billing, eu_oss_billing
 
 LAKHS = 20_000_000  # ₹2,00,000.00
 NOW = "2026-01-31T10:00:00Z"  # 15:30 in Bengaluru: the invoice date is 31 January 2026
@@ -233,28 +233,7 @@ def test_french_dollar_export_shows_the_rupee_values(billing: Billing) -> None:
 
 
 def test_eu_reverse_charge_names_both_vat_numbers(make_tenant: Any, run_jobs: Any) -> None:
-    tenant = make_tenant(
-        name="Acme Cloud Ltd",
-        country="US",
-        state=None,
-        gstin=None,
-        lut=False,
-        base_currency="EUR",
-        timezone="UTC",
-        invoice_prefix="ACME",
-        tax_registrations=[{"scheme": "eu_oss", "number": "EU372000041"}],
-    )
-    billing = Billing(tenant, run_jobs)
-    plan = billing.post(
-        "/v1/plans",
-        {
-            "code": "pro",
-            "name": "Pro",
-            "interval": "month",
-            "prices": [{"currency": "EUR", "unit_amount": 10_000}],
-        },
-        201,
-    )["id"]
+    billing, plan = eu_oss_billing(make_tenant, run_jobs)
     customer = billing.customer(
         billing.clock(NOW),
         name="Jansen BV",
