@@ -121,7 +121,8 @@ def _invoice(t: TenantHandle) -> str:
 
 
 def _credit_note(t: TenantHandle) -> str:
-    body = {"invoice_id": _invoice(t), "reason": "duplicate", "amount": 100}
+    # Of a B2B invoice, so that the owner's e-invoice of the credit note is 200, not 409.
+    body = {"invoice_id": _b2b_invoice(t), "reason": "duplicate", "amount": 100}
     response = t.http.post("/v1/credit_notes", json=body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -250,6 +251,7 @@ RESOURCES = (
         (
             ("GET", "/v1/credit_notes/{id}", None),
             ("GET", "/v1/credit_notes/{id}/pdf", None),
+            ("GET", "/v1/credit_notes/{id}/einvoice", None),
         ),
         "/v1/credit_notes",
     ),

@@ -292,3 +292,24 @@ def test_credit_note_pdf_names_the_invoice_it_corrects(billing: Billing) -> None
         "29AAACA1234A1ZG",
     ]:
         assert expected in text, expected
+
+
+def test_b2b_credit_note_has_an_einvoice_naming_the_invoice(billing: Billing) -> None:
+    address = {"line1": "1 MG Road", "city": "Bengaluru", "postal_code": "560001"}
+    billing.tenant.http.patch("/v1/tenant", json={"address": address})
+    customer = billing.customer(
+        None, country="IN", gstin="27AAACA1234A1ZK", address={**address, "city": "Pune"}
+    )
+    sub = billing.subscribe(customer, billing.plan("pro", PRO), collection_method="send_invoice")
+    invoice = billing.get(f"/v1/invoices/{sub['latest_invoice_id']}")
+    note = _credit(billing, invoice["id"], reason="order_change", amount=59_000)
+    einvoice = billing.get(f"/v1/credit_notes/{note['id']}/einvoice")
+    assert einvoice["DocDtls"]["Typ"] == "CRN"
+    assert einvoice["DocDtls"]["No"] == note["number"]
+    assert einvoice["RefDtls"]["PrecDocDtls"][0]["InvNo"] == invoice["number"]
+    assert (einvoice["ValDtls"]["AssVal"], einvoice["ValDtls"]["IgstVal"]) == (500, 90)
+    assert einvoice["ValDtls"]["TotInvVal"] == 590
+    # A consumer's (B2C) credit note has none, like its invoice.
+    b2c = _credit(billing, _ka_invoice(billing)["id"], reason="duplicate", amount=1_180)
+    refused = billing.tenant.http.get(f"/v1/credit_notes/{b2c['id']}/einvoice")
+    assert (refused.status_code, refused.json()["code"]) == (409, "einvoice_not_applicable")

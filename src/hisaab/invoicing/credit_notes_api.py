@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -65,6 +65,14 @@ def get_credit_note_pdf(
     session: SessionDep, tenant_id: TenantIdDep, credit_note_id: str = CreditNotePath
 ) -> PdfResponse:
     return PdfResponse.of(rendering.credit_note_pdf(session, tenant_id, credit_note_id))
+
+
+@router.get("/credit_notes/{credit_note_id}/einvoice", tags=["credit notes"])
+def get_credit_note_einvoice(
+    session: SessionDep, tenant_id: TenantIdDep, credit_note_id: str = CreditNotePath
+) -> dict[str, Any]:
+    """India e-invoice (INV-01, `Typ: CRN`) of a B2B credit note; 409 otherwise."""
+    return rendering.credit_note_einvoice(session, tenant_id, credit_note_id)
 
 
 @router.put("/exchange_rates/{currency}", tags=["exchange rates"])

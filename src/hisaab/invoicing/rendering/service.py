@@ -14,7 +14,7 @@ titled "Credit Note" and naming the invoice it corrects (rule 53 of the CGST Rul
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "credit_note_document",
+    "credit_note_einvoice",
     "credit_note_pdf",
     "invoice_document",
     "invoice_einvoice",
@@ -86,18 +87,34 @@ def invoice_pdf(session: Session, tenant_id: str, invoice_id: str) -> tuple[str,
     return _pdf(invoice_document(session, tenant_id, invoice_id), invoice_id)
 
 
-def credit_note_document(
+def _credit_note(
     session: Session, tenant_id: str, credit_note_id: str
-) -> document.TaxDocument:
+) -> tuple[InvoiceOut, document.Seller, document.Reference]:
+    """The credit note in the invoice's shape, its issuer, and the invoice it corrects."""
     row = credit_notes.get(session, tenant_id, credit_note_id)
     note = credit_notes.present(session, row)
     invoice = invoices.present(session, invoices.get(session, tenant_id, note.invoice_id))
     assert invoice.issued_at is not None  # only issued invoices are credited
-    return document.from_invoice(
+    return (
         _as_invoice(note, invoice),
         seller(tenants.get_tenant(session, tenant_id), row.seller_snapshot),
-        kind="credit_note",
-        reference=document.Reference(invoice.number or "", invoice.issued_at),
+        document.Reference(invoice.number or "", invoice.issued_at),
+    )
+
+
+def credit_note_document(
+    session: Session, tenant_id: str, credit_note_id: str
+) -> document.TaxDocument:
+    note, issuer, corrected = _credit_note(session, tenant_id, credit_note_id)
+    return document.from_invoice(note, issuer, kind="credit_note", reference=corrected)
+
+
+def credit_note_einvoice(session: Session, tenant_id: str, credit_note_id: str) -> dict[str, Any]:
+    """The INV-01 JSON of a credit note (`Typ: CRN`, the invoice in `PrecDocDtls`): a B2B
+    credit note is reported to the IRP like the invoice it corrects."""
+    note, issuer, corrected = _credit_note(session, tenant_id, credit_note_id)
+    return _registered(
+        lambda: einvoice.build(note, issuer, document_type="CRN", preceding=corrected)
     )
 
 
@@ -165,8 +182,12 @@ def invoice_einvoice(session: Session, tenant_id: str, invoice_id: str) -> dict[
         raise conflict(
             "invalid_state", "A void invoice has no e-invoice; cancel its IRN on the IRP."
         )
+    return _registered(lambda: einvoice.build(invoice, issuer))
+
+
+def _registered(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
-        built = einvoice.build(invoice, issuer)
+        built = build()
     except einvoice.EinvoiceRefused as refused:
         raise conflict(refused.code, refused.detail) from None
     json: dict[str, Any] = _json_numbers(built)
