@@ -1,0 +1,1 @@
+"""Payments: the gateway protocol and its adapters (sandbox, Stripe, Razorpay)."""
