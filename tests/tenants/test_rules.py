@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from stdnum import luhn
 
 from hisaab.core.errors import HisaabError
-from hisaab.tenants.rules import TaxProfile, currency, invoice_prefix, tax_profile, timezone_name
+from hisaab.core.money import currency_code
+from hisaab.tenants.rules import TaxProfile, invoice_prefix, tax_profile, timezone_name
 
 KA_GSTIN = "29AAACA1234A1ZG"
 MH_GSTIN = "27AAACA1234A1ZK"
@@ -261,7 +262,11 @@ def test_timezone_name_rejects_the_hosts_localtime_alias() -> None:
     assert error.code == "invalid_timezone"
 
 
-# --- currency -------------------------------------------------------------------------------
+# --- currency (the shared check, as tenants call it) -----------------------------------------
+
+
+def currency(raw: str) -> str:
+    return currency_code(raw, ("body", "base_currency"))
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("INR", "INR"), ("inr", "INR"), ("eur", "EUR")])

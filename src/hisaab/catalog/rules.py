@@ -14,7 +14,7 @@ from typing import Any
 
 from hisaab.catalog.terms import Duration, TaxBehavior, VersionTerms
 from hisaab.core.errors import invalid
-from hisaab.core.money import CurrencyError, normalize_currency
+from hisaab.core.money import currency_code
 from hisaab.subscriptions.periods import Interval
 from hisaab.tax import service as tax
 
@@ -38,12 +38,7 @@ def prices(entries: Sequence[tuple[str, int]]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, (currency, amount) in enumerate(entries):
         loc = ("body", "prices", index, "currency")
-        try:
-            code = normalize_currency(currency)
-        except CurrencyError:
-            raise invalid(
-                "invalid_currency", f"{currency!r} is not an ISO 4217 currency.", loc
-            ) from None
+        code = currency_code(currency, loc)
         if code in found:
             raise invalid("duplicate_currency", f"Two prices in {code}.", loc)
         found[code] = amount
@@ -115,16 +110,7 @@ def discount(percent_off: Decimal | None, amount_off: int | None, currency: str 
             "currency goes with amount_off only; a percentage applies in every currency.",
             ("body", "currency"),
         )
-    code = None
-    if currency is not None:
-        try:
-            code = normalize_currency(currency)
-        except CurrencyError:
-            raise invalid(
-                "invalid_currency",
-                f"{currency!r} is not an ISO 4217 currency.",
-                ("body", "currency"),
-            ) from None
+    code = None if currency is None else currency_code(currency, ("body", "currency"))
     percent = None if percent_off is None else percent_off.quantize(Decimal("0.01"))
     return Discount(percent_off=percent, amount_off=amount_off, currency=code)
 

@@ -14,6 +14,8 @@ from functools import cache
 import pycountry
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
+from hisaab.core.errors import invalid
+
 
 class CurrencyError(ValueError):
     """Not an ISO 4217 currency we know, or two currencies mixed."""
@@ -42,6 +44,14 @@ def normalize_currency(code: str) -> str:
     if len(upper) != 3 or upper not in _known_currencies():
         raise CurrencyError(f"unknown currency {code!r}")
     return upper
+
+
+def currency_code(code: str, loc: tuple[str | int, ...]) -> str:
+    """`code` normalised, or the 422 `invalid_currency` every API answers, pointing at `loc`."""
+    try:
+        return normalize_currency(code)
+    except CurrencyError:
+        raise invalid("invalid_currency", f"{code!r} is not an ISO 4217 currency.", loc) from None
 
 
 @cache

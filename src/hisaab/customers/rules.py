@@ -15,7 +15,6 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from hisaab.core.errors import invalid
-from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.tax import service as tax
 
 # Stripe's limits, so that metadata copied from (or to) Stripe always fits.
@@ -121,15 +120,6 @@ def locale(value: str) -> str:
     if found.lower() != wanted.lower():
         raise error
     return found
-
-
-def currency(value: str) -> str:
-    try:
-        return normalize_currency(value)
-    except CurrencyError:
-        raise invalid(
-            "invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("body", "currency")
-        ) from None
 
 
 def merged_metadata(

@@ -19,6 +19,7 @@ from hisaab.clocks import service as clocks
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
 from hisaab.core.lookup import found
+from hisaab.core.money import currency_code
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import repository, rules
 from hisaab.customers.models import Customer, PaymentMethod
@@ -103,7 +104,7 @@ def create_customer(
 ) -> Customer:
     identity = rules.tax_identity(data.country, data.state, data.gstin, data.vat_id, data.sez)
     currency = (
-        rules.currency(data.currency)
+        currency_code(data.currency, ("body", "currency"))
         if data.currency
         else tenants.get_tenant(session, tenant_id).base_currency
     )

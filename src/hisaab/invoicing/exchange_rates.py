@@ -14,20 +14,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from hisaab.core import money
 from hisaab.core.errors import conflict, invalid
-from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.invoicing import fx, repository
 from hisaab.invoicing.models import ExchangeRate
 from hisaab.tenants import service as tenants
 
 
 def currency_code(value: str) -> str:
-    try:
-        code = normalize_currency(value)
-    except CurrencyError:
-        raise invalid(
-            "invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("path", "currency")
-        ) from None
+    code = money.currency_code(value, ("path", "currency"))
     if code == fx.INR:
         raise invalid("invalid_currency", "Rates are to INR; INR needs none.", ("path", "currency"))
     return code

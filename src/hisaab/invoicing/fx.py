@@ -13,19 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
-from hisaab.core.money import exponent
-from hisaab.tax import service as tax
+from hisaab.core.money import Money
 
 INR = "INR"
 
 
 def to_inr(amount: int, currency: str, rate_to_inr: Decimal) -> int:
     """`amount` minor units of `currency` in paise at `rate_to_inr` rupees per unit."""
-    value = Fraction(amount) * Fraction(rate_to_inr) * Fraction(10) ** (2 - exponent(currency))
-    return tax.round_half_up(value)
+    return Money.from_decimal(Money(amount, currency).to_decimal() * rate_to_inr, INR).amount
 
 
 def rate_text(rate_to_inr: Decimal) -> str:

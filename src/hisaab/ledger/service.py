@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
 from hisaab.core.clock import SYSTEM_CLOCK
-from hisaab.core.errors import invalid
 from hisaab.core.ids import new_id
-from hisaab.core.money import CurrencyError, normalize_currency
+from hisaab.core.money import currency_code, normalize_currency
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.ledger import chart, entries, repository
 from hisaab.ledger.entries import Posting
@@ -341,20 +340,11 @@ DUE_WORK = RevenueRecognition()
 # --- reading -------------------------------------------------------------------------------
 
 
-def _currency(value: str) -> str:
-    try:
-        return normalize_currency(value)
-    except CurrencyError:
-        raise invalid(
-            "invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("query", "currency")
-        ) from None
-
-
 def trial_balance(
     session: Session, tenant_id: str, currency: str, test_clock_id: str | None
 ) -> TrialBalanceOut:
     """One book's accounts in one currency: the real books, or a test clock's."""
-    code = _currency(currency)
+    code = currency_code(currency, ("query", "currency"))
     if test_clock_id is not None:
         clocks.get(session, tenant_id, test_clock_id)
     totals = repository.trial_balance(session, code, test_clock_id)

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from PIL import Image, UnidentifiedImageError
 
 from hisaab.core.errors import invalid
-from hisaab.core.money import CurrencyError, normalize_currency
 from hisaab.tax import service as tax
 
 INVOICE_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
@@ -109,15 +108,6 @@ def timezone_name(value: str) -> str:
             "invalid_timezone", f"{value!r} is not an IANA timezone.", ("body", "timezone")
         ) from None
     return value
-
-
-def currency(value: str) -> str:
-    try:
-        return normalize_currency(value)
-    except CurrencyError:
-        raise invalid(
-            "invalid_currency", f"{value!r} is not an ISO 4217 currency.", ("body", "base_currency")
-        ) from None
 
 
 def invoice_prefix(value: str | None, name: str, gst_tenant: bool) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hisaab.core.errors import unauthorized
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
+from hisaab.core.money import currency_code
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
 from hisaab.tenants import keys, repository, rules
@@ -54,7 +55,7 @@ def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[
         country=profile.country,
         state=profile.state,
         gstin=profile.gstin,
-        base_currency=rules.currency(data.base_currency),
+        base_currency=currency_code(data.base_currency, ("body", "base_currency")),
         timezone=rules.timezone_name(data.timezone),
         invoice_prefix=rules.invoice_prefix(
             data.invoice_prefix, data.name, profile.gstin is not None

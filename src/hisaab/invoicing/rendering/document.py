@@ -39,8 +39,9 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_percent, get_currency_precision
+from babel.numbers import format_percent
 
+from hisaab.core.money import Money
 from hisaab.invoicing.rendering.labels import LANGUAGES, Labels, labels_for
 from hisaab.invoicing.rendering.words import amount_in_words
 from hisaab.invoicing.schemas import InrValuesOut, InvoiceOut, TaxLineOut
@@ -190,9 +191,7 @@ class Formatter:
         self.labels = labels_for(Locale.parse(locale).language)
 
     def money(self, amount_minor: int, currency: str | None = None) -> str:
-        code = (currency or self.currency).upper()
-        value = Decimal(amount_minor).scaleb(-get_currency_precision(code))
-        return str(format_currency(value, code, locale=self.locale))
+        return Money(amount_minor, currency or self.currency).format(self.locale)
 
     def day(self, moment: datetime | date) -> date:
         return moment.astimezone(self.zone).date() if isinstance(moment, datetime) else moment

@@ -30,14 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from hisaab.core.money import exponent
+from hisaab.core.money import Money
+from hisaab.invoicing import fx
 from hisaab.invoicing.rendering.document import Reference, Seller
 from hisaab.invoicing.schemas import InvoiceLineOut, InvoiceOut
-from hisaab.tax import service as tax
 
 __all__ = ["SCHEMA_VERSION", "EinvoiceRefused", "build"]
 
@@ -58,7 +57,7 @@ class EinvoiceRefused(Exception):
 
 
 def _rupees(paise: int) -> Decimal:
-    return (Decimal(paise) / 100).quantize(_CENT)
+    return Money(paise, "INR").to_decimal()
 
 
 def _state_code(gstin: str) -> str:
@@ -138,11 +137,10 @@ def _convert(items: list[_Item], invoice: InvoiceOut) -> None:
     """Foreign-currency lines into paise at the invoice's rate (see the module docstring)."""
     values = invoice.inr_values
     assert values is not None
-    rate = Fraction(Decimal(values.rate))
-    scale = Fraction(10) ** (2 - exponent(invoice.currency))
+    rate = Decimal(values.rate)
 
     def inr(amount: int) -> int:
-        return tax.round_half_up(Fraction(amount) * rate * scale)
+        return fx.to_inr(amount, invoice.currency, rate)
 
     for item in items:
         item.unit = inr(item.unit)
@@ -281,7 +279,7 @@ def _values(items: list[_Item], invoice: InvoiceOut) -> dict[str, Any]:
         "TotInvVal": _rupees(grand),
     }
     if invoice.currency.upper() != "INR":
-        foreign = Decimal(invoice.total).scaleb(-exponent(invoice.currency))
+        foreign = Money(invoice.total, invoice.currency).to_decimal()
         values["TotInvValFc"] = foreign.quantize(_CENT)
     return values
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from babel.numbers import get_currency_name, get_currency_precision
+from babel.numbers import get_currency_name
 from num2words import CONVERTER_CLASSES, num2words
+
+from hisaab.core.money import Money, exponent
 
 __all__ = ["amount_in_words", "indian_words"]
 
@@ -76,8 +78,8 @@ def amount_in_words(amount_minor: int, currency: str, locale: str) -> str:
     currency = currency.upper()
     if currency == "INR":
         return _rupees(amount_minor)
-    exponent = get_currency_precision(currency)
-    value = Decimal(abs(amount_minor)).scaleb(-exponent)
+    places = exponent(currency)
+    value = Money(abs(amount_minor), currency).to_decimal()
     language = _language(locale)
     lang = language if language in CONVERTER_CLASSES else "en"
     text: str | None = None
@@ -88,7 +90,7 @@ def amount_in_words(amount_minor: int, currency: str, locale: str) -> str:
         except (NotImplementedError, KeyError):
             text = None
     try:
-        text = text or _spelled(value, currency, lang, exponent)
+        text = text or _spelled(value, currency, lang, places)
     except OverflowError:  # beyond num2words' range: no invoice gets there, but never fail
         text = f"{value} {currency}"
     text = text[0].upper() + text[1:]
