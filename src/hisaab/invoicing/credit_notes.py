@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from hisaab.core.errors import conflict, invalid
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
-from hisaab.invoicing import crediting, fx, numbering, repository, service
+from hisaab.invoicing import crediting, fx, repository, service
 from hisaab.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from hisaab.invoicing.schemas import CreditNoteCreate, CreditNoteOut
 from hisaab.ledger import service as ledger
@@ -30,7 +29,6 @@ from hisaab.webhooks import service as events
 
 # An invoice that was issued and not cancelled: only such a document can be corrected.
 CREDITABLE = frozenset({"open", "paid"})
-CREDIT_NOTE_SUFFIX = "-CN"
 
 
 def get(session: Session, tenant_id: str, credit_note_id: str) -> CreditNote:
@@ -54,10 +52,7 @@ def present(session: Session, note: CreditNote) -> CreditNoteOut:
 
 def present_many(session: Session, notes: Sequence[CreditNote]) -> list[CreditNoteOut]:
     lines = repository.credit_note_lines_of(session, [n.id for n in notes])
-    numbers = {
-        invoice.id: invoice.number
-        for invoice in (service.get(session, n.tenant_id, n.invoice_id) for n in notes)
-    }
+    numbers = repository.invoice_numbers(session, list({n.invoice_id for n in notes}))
     return [
         CreditNoteOut.model_validate(
             {
@@ -126,13 +121,10 @@ def _creditable(
             taken_tax[(taken.invoice_line_id, c["type"], c["jurisdiction"])] += c["amount"]
     creditable = []
     for line in invoice_lines:
-        taxable = line.amount - line.discount_amount
-        if line.tax_behavior == "inclusive":
-            taxable -= line.tax
         creditable.append(
             crediting.LineValue(
                 line_id=line.id,
-                taxable=taxable - taken_value[line.id],
+                taxable=line.taxable_amount - taken_value[line.id],
                 components=tuple(
                     crediting.Component(
                         c["type"],
@@ -157,18 +149,9 @@ def _issue(
     now: datetime,
 ) -> CreditNote:
     tenant = tenants.get_tenant(session, invoice.tenant_id)
-    gst = tenant.gstin is not None
-    local_day = now.astimezone(ZoneInfo(tenant.timezone)).date()
-    series = numbering.series("credit_note", gst, local_day, invoice.test_clock_id)
-    sequence = repository.next_number(session, tenant.id, series.key)
-    try:
-        number = numbering.invoice_number(
-            tenant.invoice_prefix + CREDIT_NOTE_SUFFIX, gst, series.label, sequence
-        )
-    except numbering.NumberSeriesExhausted as exc:
-        raise conflict(
-            "credit_note_numbers_exhausted", f"{exc}; shorten the invoice prefix."
-        ) from None
+    series, number = service.assign_number(
+        session, tenant, "credit_note", invoice.test_clock_id, now
+    )
     by_id = {line.id: line for line in invoice_lines}
     lines = [
         CreditNoteLine(
@@ -193,7 +176,7 @@ def _issue(
         tenant_id=invoice.tenant_id,
         id=new_id("cn"),
         number=number,
-        series=series.key,
+        series=series,
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         test_clock_id=invoice.test_clock_id,
@@ -262,7 +245,7 @@ def _apply(session: Session, invoice: Invoice, note: CreditNote, now: datetime) 
         currency=invoice.currency,
         occurred_at=now,
         net_amount=note.subtotal,
-        taxes=_taxes_by_type(note),
+        taxes=ledger.taxes_by_type(note.tax_lines),
         to_receivable=note.credited_to_invoice,
         to_customer_credit=note.credited_to_balance,
         refunded=note.refunded,
@@ -276,10 +259,3 @@ def _apply(session: Session, invoice: Invoice, note: CreditNote, now: datetime) 
         events.emit(
             session, invoice.tenant_id, "invoice.paid", service.present(session, invoice), now
         )
-
-
-def _taxes_by_type(note: CreditNote) -> dict[str, int]:
-    taxes: dict[str, int] = defaultdict(int)
-    for line in note.tax_lines:
-        taxes[line["type"]] += line["amount"]
-    return dict(taxes)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -42,7 +41,7 @@ def set_rate(
     """
     code = currency_code(currency)
     if day is None:
-        day = now.astimezone(ZoneInfo(tenants.get_tenant(session, tenant_id).timezone)).date()
+        day = tenants.local_day(tenants.get_tenant(session, tenant_id), now)
     rate = repository.get_rate(session, tenant_id, code, day)
     if rate is None:
         rate = ExchangeRate(

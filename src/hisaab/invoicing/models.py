@@ -143,6 +143,13 @@ class InvoiceLine(BilledLine, Base):
     def proration(self) -> bool:
         return self.kind == "proration"
 
+    @property
+    def taxable_amount(self) -> int:
+        """What the line earns without tax, after its discount: the value tax is charged on,
+        revenue is recognised from, and credit notes take back."""
+        inclusive_tax = self.tax if self.tax_behavior == "inclusive" else 0
+        return self.amount - self.discount_amount - inclusive_tax
+
 
 class PendingItem(BilledLine, Base):
     """A charge or credit waiting for the customer's next invoice (`create_prorations`)."""

@@ -46,6 +46,14 @@ def series(kind: str, gst: bool, day: date, clock_id: str | None = None) -> Seri
     return Series(key=key, label=label)
 
 
+# Credit notes number in a series of their own (API.md): `ACME-CN/2526/1`.
+PREFIX_SUFFIX = {"invoice": "", "credit_note": "-CN"}
+
+
+def prefix_of(kind: str, tenant_prefix: str) -> str:
+    return tenant_prefix + PREFIX_SUFFIX[kind]
+
+
 def invoice_number(prefix: str, gst: bool, label: str, sequence: int) -> str:
     if sequence < 1:
         raise ValueError("sequences start at 1")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.invoicing.models import (
@@ -19,6 +20,9 @@ from hisaab.invoicing.models import (
     InvoiceLine,
     PendingItem,
 )
+
+# A document line: its rows are grouped by the document they belong to.
+L = TypeVar("L", InvoiceLine, CreditNoteLine)
 
 
 def add(session: Session, *rows: object) -> None:
@@ -32,17 +36,20 @@ def get(
     return session.get(Invoice, (tenant_id, invoice_id), with_for_update=for_update)
 
 
-def lines_of(session: Session, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
-    found: dict[str, list[InvoiceLine]] = defaultdict(list)
-    if invoice_ids:
-        statement = (
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id.in_(invoice_ids))
-            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
-        )
-        for line in session.scalars(statement):
-            found[line.invoice_id].append(line)
+def _lines_by_parent(
+    session: Session, line: type[L], parent: InstrumentedAttribute[str], ids: Sequence[str]
+) -> dict[str, list[L]]:
+    """The lines of each document in `ids`, in their printed order."""
+    found: dict[str, list[L]] = defaultdict(list)
+    if ids:
+        statement = select(line).where(parent.in_(ids)).order_by(parent, line.position)
+        for row in session.scalars(statement):
+            found[getattr(row, parent.key)].append(row)
     return found
+
+
+def lines_of(session: Session, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
+    return _lines_by_parent(session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids)
 
 
 def list_invoices(
@@ -111,16 +118,12 @@ def get_credit_note(session: Session, tenant_id: str, credit_note_id: str) -> Cr
 def credit_note_lines_of(
     session: Session, credit_note_ids: Sequence[str]
 ) -> dict[str, list[CreditNoteLine]]:
-    found: dict[str, list[CreditNoteLine]] = defaultdict(list)
-    if credit_note_ids:
-        statement = (
-            select(CreditNoteLine)
-            .where(CreditNoteLine.credit_note_id.in_(credit_note_ids))
-            .order_by(CreditNoteLine.credit_note_id, CreditNoteLine.position)
-        )
-        for line in session.scalars(statement):
-            found[line.credit_note_id].append(line)
-    return found
+    return _lines_by_parent(session, CreditNoteLine, CreditNoteLine.credit_note_id, credit_note_ids)
+
+
+def invoice_numbers(session: Session, invoice_ids: Sequence[str]) -> dict[str, str | None]:
+    statement = select(Invoice.id, Invoice.number).where(Invoice.id.in_(invoice_ids))
+    return {row.id: row.number for row in session.execute(statement)}
 
 
 def credited_lines(session: Session, invoice_id: str) -> list[CreditNoteLine]:

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -180,7 +179,7 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
         [DiscountableLine(line.amount, line.period_start) for line in drafts],
         amount_off_applies=draft.billing_reason in PERIOD_REASONS,
     )
-    local_day = now.astimezone(ZoneInfo(tenant.timezone)).date()
+    local_day = tenants.local_day(tenant, now)
     assessment = tax.assess(
         tax.Party(tenant.country, tenant.state, tenant.gstin, None),
         tax.Party(customer.country, customer.state, customer.gstin, customer.vat_id, customer.sez),
@@ -312,17 +311,9 @@ def _finalize(
     days_until_due: int | None,
 ) -> None:
     """Number, date and settle what credit can; from here on the document never changes."""
-    gst = tenant.gstin is not None
-    local_day = now.astimezone(ZoneInfo(tenant.timezone)).date()
-    series = numbering.series("invoice", gst, local_day, invoice.test_clock_id)
-    sequence = repository.next_number(session, tenant.id, series.key)
-    try:
-        invoice.number = numbering.invoice_number(
-            tenant.invoice_prefix, gst, series.label, sequence
-        )
-    except numbering.NumberSeriesExhausted as exc:
-        raise conflict("invoice_numbers_exhausted", f"{exc}; shorten the invoice prefix.") from None
-    invoice.series = series.key
+    invoice.series, invoice.number = assign_number(
+        session, tenant, "invoice", invoice.test_clock_id, now
+    )
     invoice.issued_at = now
     invoice.due_at = (
         now + timedelta(days=days_until_due or 0)
@@ -340,6 +331,21 @@ def _finalize(
         _settle(session, invoice, now, out_of_band=False)
     else:
         collection.collector().collect(session, invoice, now)
+
+
+def assign_number(
+    session: Session, tenant: Tenant, kind: str, clock_id: str | None, now: datetime
+) -> tuple[str, str]:
+    """The next number of the tenant's `kind` series on the local date of `now`, as (series key,
+    number), inside the caller's transaction: a rollback gives the number back (no gap)."""
+    gst = tenant.gstin is not None
+    series = numbering.series(kind, gst, tenants.local_day(tenant, now), clock_id)
+    sequence = repository.next_number(session, tenant.id, series.key)
+    prefix = numbering.prefix_of(kind, tenant.invoice_prefix)
+    try:
+        return series.key, numbering.invoice_number(prefix, gst, series.label, sequence)
+    except numbering.NumberSeriesExhausted as exc:
+        raise conflict(f"{kind}_numbers_exhausted", f"{exc}; shorten the invoice prefix.") from None
 
 
 def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:

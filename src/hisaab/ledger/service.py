@@ -68,13 +68,7 @@ class LedgerLine(Protocol):
     @property
     def id(self) -> str: ...
     @property
-    def amount(self) -> int: ...
-    @property
-    def discount_amount(self) -> int: ...
-    @property
-    def tax(self) -> int: ...
-    @property
-    def tax_behavior(self) -> str: ...
+    def taxable_amount(self) -> int: ...
     @property
     def period_start(self) -> datetime: ...
     @property
@@ -87,12 +81,6 @@ def taxes_by_type(tax_lines: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     for line in tax_lines:
         taxes[line["type"]] = taxes.get(line["type"], 0) + int(line["amount"])
     return taxes
-
-
-def line_net(line: LedgerLine) -> int:
-    """What a line earns, without tax: the invoice's net is the sum of these."""
-    inclusive_tax = line.tax if line.tax_behavior == "inclusive" else 0
-    return line.amount - line.discount_amount - inclusive_tax
 
 
 def _post(
@@ -204,7 +192,7 @@ def invoice_finalized(
             }
             for line in lines
             for piece in entries.recognition_schedule(
-                line_net(line), line.period_start, line.period_end, zone, now
+                line.taxable_amount, line.period_start, line.period_end, zone, now
             )
             if piece.amount != 0
         ],

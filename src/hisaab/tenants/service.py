@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -79,6 +80,12 @@ def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return found("tenant", "ten", tenant_id, lambda: repository.get_tenant(session, tenant_id))
+
+
+def local_day(tenant: Tenant, moment: datetime) -> date:
+    """The calendar day `moment` falls on where the tenant is (DESIGN rule 2): the date its
+    documents bear and the financial year they number in."""
+    return moment.astimezone(ZoneInfo(tenant.timezone)).date()
 
 
 def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: datetime) -> Tenant:
