@@ -81,22 +81,17 @@ _INVOICE_ACCOUNTS = _quoted(sorted(chart.INVOICE_ACCOUNTS | {chart.CASH_CLEARING
 _TAX_CODES = "VALUES " + ", ".join(f"('{t}', '{a.code}')" for t, a in chart.TAX_PAYABLE.items())
 
 
-def _checks(credit_notes: bool) -> dict[str, str]:
+def _checks() -> dict[str, str]:
     """Each check's query: rows of (tenant_id, test_clock_id, detail)."""
-    # Credit notes (when their table exists) as per-invoice amounts the ledger must reflect.
-    if credit_notes:
-        cn_sums = f"""
-            SELECT n.tenant_id, n.invoice_id, sum(n.subtotal) AS net, sum(n.refunded) AS refunded
-            FROM credit_notes n WHERE {_in_scope("n")} GROUP BY n.tenant_id, n.invoice_id"""
-        cn_taxes = f"""
-            SELECT n.tenant_id, n.invoice_id, t->>'type' AS type,
-                   sum((t->>'amount')::bigint) AS amount
-            FROM credit_notes n, jsonb_array_elements(n.tax_lines) t
-            WHERE {_in_scope("n")} GROUP BY 1, 2, 3"""
-    else:
-        empty = "WHERE false"
-        cn_sums = f"SELECT ''::text, ''::text, 0::bigint, 0::bigint {empty}"
-        cn_taxes = f"SELECT ''::text, ''::text, ''::text, 0::bigint {empty}"
+    # Credit notes as per-invoice amounts the ledger must reflect.
+    cn_sums = f"""
+        SELECT n.tenant_id, n.invoice_id, sum(n.subtotal) AS net, sum(n.refunded) AS refunded
+        FROM credit_notes n WHERE {_in_scope("n")} GROUP BY n.tenant_id, n.invoice_id"""
+    cn_taxes = f"""
+        SELECT n.tenant_id, n.invoice_id, t->>'type' AS type,
+               sum((t->>'amount')::bigint) AS amount
+        FROM credit_notes n, jsonb_array_elements(n.tax_lines) t
+        WHERE {_in_scope("n")} GROUP BY 1, 2, 3"""
     issued = f"""
         SELECT i.* FROM invoices i WHERE i.status <> 'draft' AND {_in_scope("i")}"""
     checks = {
@@ -373,43 +368,39 @@ def _checks(credit_notes: bool) -> dict[str, str]:
              AND a.currency = x.currency AND a.code = x.code
             WHERE coalesce(x.amount, 0) <> coalesce(a.amount, 0)""",
     }
-    if credit_notes:
-        checks["credit_note_entry"] = f"""
-            WITH posted AS (
-                SELECT e.tenant_id, e.source_id, count(*) AS n,
-                       bool_and(e.kind = 'credit_note') AS kinds,
-                       array_agg(DISTINCT e.currency) AS currencies,
-                       array_agg(DISTINCT coalesce(e.test_clock_id, '{REAL_BOOK}')) AS books
-                FROM journal_entries e
-                WHERE {_in_scope("e")} AND e.source_type = 'credit_note'
-                GROUP BY 1, 2
-            )
-            SELECT coalesce(n.tenant_id, p.tenant_id), n.test_clock_id,
-                   format('credit note %s: %s entries (expected 1)%s',
-                          coalesce(n.id, p.source_id), coalesce(p.n, 0),
-                          CASE
-                            WHEN n.id IS NULL THEN ', no such credit note'
-                            WHEN p.currencies <> ARRAY[n.currency]
-                              OR p.books <> ARRAY[coalesce(n.test_clock_id, '{REAL_BOOK}')]
-                              THEN ', in another book or currency'
-                            ELSE ''
-                          END)
-            FROM (SELECT * FROM credit_notes c WHERE {_in_scope("c")}) n
-            FULL JOIN posted p ON p.tenant_id = n.tenant_id AND p.source_id = n.id
-            WHERE n.id IS NULL OR coalesce(p.n, 0) <> 1 OR NOT p.kinds
-               OR p.currencies <> ARRAY[n.currency]
-               OR p.books <> ARRAY[coalesce(n.test_clock_id, '{REAL_BOOK}')]"""
+    checks["credit_note_entry"] = f"""
+        WITH posted AS (
+            SELECT e.tenant_id, e.source_id, count(*) AS n,
+                   bool_and(e.kind = 'credit_note') AS kinds,
+                   array_agg(DISTINCT e.currency) AS currencies,
+                   array_agg(DISTINCT coalesce(e.test_clock_id, '{REAL_BOOK}')) AS books
+            FROM journal_entries e
+            WHERE {_in_scope("e")} AND e.source_type = 'credit_note'
+            GROUP BY 1, 2
+        )
+        SELECT coalesce(n.tenant_id, p.tenant_id), n.test_clock_id,
+               format('credit note %s: %s entries (expected 1)%s',
+                      coalesce(n.id, p.source_id), coalesce(p.n, 0),
+                      CASE
+                        WHEN n.id IS NULL THEN ', no such credit note'
+                        WHEN p.currencies <> ARRAY[n.currency]
+                          OR p.books <> ARRAY[coalesce(n.test_clock_id, '{REAL_BOOK}')]
+                          THEN ', in another book or currency'
+                        ELSE ''
+                      END)
+        FROM (SELECT * FROM credit_notes c WHERE {_in_scope("c")}) n
+        FULL JOIN posted p ON p.tenant_id = n.tenant_id AND p.source_id = n.id
+        WHERE n.id IS NULL OR coalesce(p.n, 0) <> 1 OR NOT p.kinds
+           OR p.currencies <> ARRAY[n.currency]
+           OR p.books <> ARRAY[coalesce(n.test_clock_id, '{REAL_BOOK}')]"""
     return checks
 
 
 def run(connection: Connection, tenant_ids: Sequence[str] | None = None) -> Report:
     """Check the books of every tenant (or only `tenant_ids`); read-only."""
     params: dict[str, Any] = {"tenants": list(tenant_ids) if tenant_ids is not None else None}
-    has_credit_notes = bool(
-        connection.execute(text("SELECT to_regclass('credit_notes') IS NOT NULL")).scalar_one()
-    )
     report = Report()
-    for check, query in _checks(has_credit_notes).items():
+    for check, query in _checks().items():
         for tenant_id, book, detail in connection.execute(text(query), params):
             report.violations.append(Violation(check, tenant_id, book or REAL_BOOK, detail))
     counts = connection.execute(
