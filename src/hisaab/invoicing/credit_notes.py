@@ -229,7 +229,6 @@ def _tax_line(component: crediting.Component, taxable: int) -> dict[str, object]
 
 def _apply(session: Session, invoice: Invoice, note: CreditNote, now: datetime) -> None:
     """What the note does to the invoice, the customer's balance and the books."""
-    invoice.amount_credited += note.total
     invoice.updated_at = now
     if note.credited_to_invoice:
         invoice.amount_remaining -= note.credited_to_invoice

@@ -98,8 +98,6 @@ class Invoice(Base):
     seller_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # A GST tenant's foreign-currency invoice in rupees (rule 34 of the CGST Rules), or None.
     inr_values: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    # What credit notes took off this invoice, in total (each note says how it was settled).
-    amount_credited: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 

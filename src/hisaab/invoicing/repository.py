@@ -136,6 +136,16 @@ def credited_lines(session: Session, invoice_id: str) -> list[CreditNoteLine]:
     return list(session.scalars(statement))
 
 
+def credited_totals(session: Session, invoice_ids: Sequence[str]) -> dict[str, int]:
+    """What credit notes took off each invoice, in total."""
+    statement = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.total))
+        .where(CreditNote.invoice_id.in_(invoice_ids))
+        .group_by(CreditNote.invoice_id)
+    )
+    return {invoice_id: int(total) for invoice_id, total in session.execute(statement)}
+
+
 def refunded_on(session: Session, invoice_id: str) -> int:
     statement = select(func.coalesce(func.sum(CreditNote.refunded), 0)).where(
         CreditNote.invoice_id == invoice_id

@@ -92,16 +92,28 @@ def present(session: Session, invoice: Invoice) -> InvoiceOut:
 def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
     if not invoices:
         return []
-    lines = repository.lines_of(session, [i.id for i in invoices])
-    return [_present(invoice, lines.get(invoice.id, [])) for invoice in invoices]
+    ids = [i.id for i in invoices]
+    lines = repository.lines_of(session, ids)
+    credited = repository.credited_totals(session, ids)
+    return [
+        _present(invoice, lines.get(invoice.id, []), credited.get(invoice.id, 0))
+        for invoice in invoices
+    ]
 
 
-def _present(invoice: Invoice, lines: Sequence[InvoiceLine]) -> InvoiceOut:
+def _present(invoice: Invoice, lines: Sequence[InvoiceLine], credited: int = 0) -> InvoiceOut:
+    """`credited`: what credit notes took off it, summed from them (a new invoice has none)."""
     columns = {
         name: getattr(invoice, name) for name in InvoiceOut.model_fields if hasattr(invoice, name)
     }
     return InvoiceOut.model_validate(
-        {**columns, "lines": lines, "customer": invoice.customer_snapshot}, from_attributes=True
+        {
+            **columns,
+            "lines": lines,
+            "customer": invoice.customer_snapshot,
+            "amount_credited": credited,
+        },
+        from_attributes=True,
     )
 
 
@@ -212,7 +224,6 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
         notes=list(assessment.notes),
         customer_snapshot=customers.present(customer).model_dump(mode="json"),
         seller_snapshot=seller_snapshot(tenant),
-        amount_credited=0,
         created_at=now,
         updated_at=now,
     )
