@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,6 @@ from hisaab.catalog.schemas import (
     CouponStatus,
     PlanCreate,
     PlanOut,
-    PlanStatus,
     PlanUpdate,
     PlanVersionOut,
     PriceOut,
@@ -289,42 +288,46 @@ def _prices_out(version: PlanVersion) -> list[PriceOut]:
     ]
 
 
+def _terms_out(version: PlanVersion) -> dict[str, Any]:
+    """What a version says, the same in a plan and in its version history."""
+    return {
+        "version": version.version,
+        "interval": version.interval,
+        "interval_count": version.interval_count,
+        "trial_days": version.trial_days,
+        "prices": _prices_out(version),
+        "tax_behavior": version.tax_behavior,
+        "sac_code": version.sac_code,
+        "features": version.features,
+    }
+
+
 def present_plan(view: PlanView) -> PlanOut:
-    plan, version = view.plan, view.version
-    return PlanOut(
-        id=plan.id,
-        code=plan.code,
-        name=plan.name,
-        description=plan.description,
-        status=cast(PlanStatus, plan.status),
-        version=version.version,
-        interval=cast(Interval, version.interval),
-        interval_count=version.interval_count,
-        trial_days=version.trial_days,
-        prices=_prices_out(version),
-        tax_behavior=cast(TaxBehavior, version.tax_behavior),
-        sac_code=version.sac_code,
-        features=version.features,
-        created_at=plan.created_at,
-        updated_at=plan.updated_at,
-        archived_at=plan.archived_at,
+    plan = view.plan
+    return PlanOut.model_validate(
+        {
+            **_terms_out(view.version),
+            "id": plan.id,
+            "code": plan.code,
+            "name": plan.name,
+            "description": plan.description,
+            "status": plan.status,
+            "created_at": plan.created_at,
+            "updated_at": plan.updated_at,
+            "archived_at": plan.archived_at,
+        }
     )
 
 
 def present_plan_version(view: PlanView) -> PlanVersionOut:
     version = view.version
-    return PlanVersionOut(
-        plan_id=version.plan_id,
-        version=version.version,
-        current=version.version == view.plan.current_version,
-        interval=cast(Interval, version.interval),
-        interval_count=version.interval_count,
-        trial_days=version.trial_days,
-        prices=_prices_out(version),
-        tax_behavior=cast(TaxBehavior, version.tax_behavior),
-        sac_code=version.sac_code,
-        features=version.features,
-        created_at=version.created_at,
+    return PlanVersionOut.model_validate(
+        {
+            **_terms_out(version),
+            "plan_id": version.plan_id,
+            "current": version.version == view.plan.current_version,
+            "created_at": version.created_at,
+        }
     )
 
 
