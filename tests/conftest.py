@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
+from hisaab.core import secrets
 from hisaab.db import Database
 from hisaab.jobs import queue, runtime
 from hisaab.settings import Settings, database_urls
@@ -55,6 +56,7 @@ def test_db(cluster_url: str, worker_id: str) -> Iterator[TestDatabase]:
 def database(test_db: TestDatabase) -> Iterator[Database]:
     db = Database.connect(test_db.app_url, pool_size=5)
     runtime.configure(db)
+    secrets.configure([secrets.new_key()])
     queue.configure(libpq(test_db.app_url))
     yield db
     db.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
+from hisaab.core import secrets as secret_store
 from hisaab.db import Database, owner_engine
 from hisaab.embedded import EmbeddedPostgres
 from hisaab.invoicing import notifications
@@ -89,6 +90,25 @@ def _admin_token(settings: Settings) -> str:
     return token
 
 
+def _configure_secrets(settings: Settings) -> None:
+    """HISAAB_SECRET_KEYS, else a key generated once and kept (mode 600) in the data dir: losing
+    it makes stored gateway credentials unreadable, so it is never regenerated over a file."""
+    if settings.secret_keys is not None:
+        keys = settings.secret_keys.get_secret_value().split(",")
+    else:
+        path = settings.data_dir / "secret_key"
+        if not path.exists():
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secret_store.new_key() + "\n")
+        keys = [path.read_text().strip()]
+    try:
+        secret_store.configure(keys)
+    except ValueError as exc:
+        raise typer.BadParameter(f"HISAAB_SECRET_KEYS: {exc}") from None
+
+
 def _configure_mail(settings: Settings) -> None:
     """Both processes: the API records emails with the events that cause them, the worker
     sends them (SMTP, or .eml files in the data dir without HISAAB_SMTP_URL)."""
@@ -108,6 +128,7 @@ class _Server(uvicorn.Server):
 async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> None:
     database = Database.connect(env.app_url, env.settings.db_pool_size)
     runtime.configure(database)
+    _configure_secrets(env.settings)
     _configure_mail(env.settings)
     app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
     server = _Server(
@@ -182,6 +203,7 @@ def worker() -> None:
     with _environment() as env:
         database = Database.connect(env.app_url, env.settings.db_pool_size)
         runtime.configure(database)
+        _configure_secrets(env.settings)
         _configure_mail(env.settings)
         try:
             queue.configure(_libpq(env.app_url))

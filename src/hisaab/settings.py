@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     app_db_role: str = Field(default="hisaab_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     data_dir: Path = Path(".hisaab")
     admin_token: str | None = Field(default=None, min_length=24)
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys (comma-separated, newest first) that encrypt gateway "
+        "credentials and webhook secrets at rest. Unset: one generated into the data dir.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
