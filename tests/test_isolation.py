@@ -128,6 +128,13 @@ def _credit_note(t: TenantHandle) -> str:
     return str(response.json()["id"])
 
 
+def _payment(t: TenantHandle) -> str:
+    """The try at collecting a subscription's first invoice."""
+    response = t.http.get("/v1/payments", params={"invoice_id": _invoice(t)})
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"][0]["id"])
+
+
 def _ledger_entry(t: TenantHandle) -> str:
     """The journal entry an invoice posted; the ledger has no id routes, only its lists."""
     response = t.http.get("/v1/ledger/entries", params={"source_id": _invoice(t)})
@@ -149,6 +156,24 @@ def _b2b_invoice(t: TenantHandle) -> str:
     )
     assert response.status_code == 201, response.text
     return str(response.json()["latest_invoice_id"])
+
+
+def _webhook_endpoint(t: TenantHandle) -> str:
+    # Port 9 (discard) on loopback: should a job ever send, it is refused at once, nothing leaves.
+    body = {"url": "http://127.0.0.1:9/isolated", "events": ["*"]}
+    response = t.http.post("/v1/webhook_endpoints", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _webhook_delivery(t: TenantHandle) -> dict[str, str]:
+    endpoint_id = _webhook_endpoint(t)
+    _customer(t)  # customer.created: a delivery to the endpoint
+    disabled = t.http.patch(f"/v1/webhook_endpoints/{endpoint_id}", json={"disabled": True})
+    assert disabled.status_code == 200, disabled.text  # its job then sends nothing
+    response = t.http.get(f"/v1/webhook_endpoints/{endpoint_id}/deliveries")
+    assert response.status_code == 200, response.text
+    return {"id": endpoint_id, "delivery_id": str(response.json()["data"][0]["id"])}
 
 
 RESOURCES = (
@@ -193,7 +218,33 @@ RESOURCES = (
         ),
         None,
     ),
-    Resource("event", _event, (("GET", "/v1/events/{id}", None),), "/v1/events"),
+    Resource(
+        "event",
+        _event,
+        (("GET", "/v1/events/{id}", None), ("POST", "/v1/events/{id}/resend", None)),
+        "/v1/events",
+    ),
+    Resource(
+        "webhook_endpoint",
+        _webhook_endpoint,
+        (
+            ("GET", "/v1/webhook_endpoints/{id}", None),
+            ("PATCH", "/v1/webhook_endpoints/{id}", {"description": "Taken over"}),
+            ("POST", "/v1/webhook_endpoints/{id}/rotate_secret", None),
+            ("GET", "/v1/webhook_endpoints/{id}/deliveries", None),
+            ("DELETE", "/v1/webhook_endpoints/{id}", None),
+        ),
+        "/v1/webhook_endpoints",
+    ),
+    Resource(
+        "webhook_delivery",
+        _webhook_delivery,
+        (
+            ("GET", "/v1/webhook_endpoints/{id}/deliveries/{delivery_id}", None),
+            ("POST", "/v1/webhook_endpoints/{id}/deliveries/{delivery_id}/retry", None),
+        ),
+        None,
+    ),
     Resource(
         "plan",
         _plan,
@@ -256,6 +307,7 @@ RESOURCES = (
         "/v1/credit_notes",
     ),
     Resource("ledger_entry", _ledger_entry, (), "/v1/ledger/entries"),
+    Resource("payment", _payment, (("GET", "/v1/payments/{id}", None),), "/v1/payments"),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.
 OPERATOR_ID_ROUTES = {("GET", "/v1/tenants/{tenant_id}")}

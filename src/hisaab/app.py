@@ -22,10 +22,13 @@ from hisaab.invoicing import api as invoicing_api
 from hisaab.invoicing import credit_notes_api
 from hisaab.ledger import api as ledger_api
 from hisaab.ops import api as ops_api
+from hisaab.payments import api as payments_api
+from hisaab.payments import service as payments
 from hisaab.subscriptions import api as subscriptions_api
 from hisaab.tenants import api as tenants_api
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import api as webhooks_api
+from hisaab.webhooks import delivery as webhook_delivery
 
 DESCRIPTION = (
     "Self-hostable, multi-tenant billing and subscriptions. Authenticate with "
@@ -64,10 +67,16 @@ def create_app(
         subscriptions_api.router,
         invoicing_api.router,
         credit_notes_api.router,
+        payments_api.router,
         ledger_api.router,
         audit_api.router,
         webhooks_api.router,
+        webhooks_api.endpoints_router,
     ):
         app.include_router(router)
+    # Requests emit events; each enabled endpoint taking one gets a delivery in the same tx.
+    webhook_delivery.install()
+    # Finalized invoices are collected through the gateways, not left for out-of-band payment.
+    payments.install()
     app.add_middleware(observability.RequestContextMiddleware, max_body_bytes=max_body_bytes)
     return app

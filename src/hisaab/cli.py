@@ -28,7 +28,10 @@ from hisaab.jobs import queue, runtime
 from hisaab.ledger import verify as ledger_verify
 from hisaab.mail import service as mail
 from hisaab.observability import configure_logging
+from hisaab.payments import service as payments
+from hisaab.payments.gateways import registry as gateway_registry
 from hisaab.settings import Settings, SettingsError, database_urls, load_settings
+from hisaab.webhooks import delivery as webhook_delivery
 
 cli = typer.Typer(
     help="Hisaab: self-hostable multi-tenant billing.", no_args_is_help=True, add_completion=False
@@ -109,6 +112,12 @@ def _configure_secrets(settings: Settings) -> None:
         raise typer.BadParameter(f"HISAAB_SECRET_KEYS: {exc}") from None
 
 
+def _configure_gateways(settings: Settings) -> None:
+    gateway_registry.configure(
+        gateway_registry.ApiBases(settings.stripe_api_base, settings.razorpay_api_base)
+    )
+
+
 def _configure_mail(settings: Settings) -> None:
     """Both processes: the API records emails with the events that cause them, the worker
     sends them (SMTP, or .eml files in the data dir without HISAAB_SMTP_URL)."""
@@ -129,6 +138,7 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
     database = Database.connect(env.app_url, env.settings.db_pool_size)
     runtime.configure(database)
     _configure_secrets(env.settings)
+    _configure_gateways(env.settings)
     _configure_mail(env.settings)
     app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
     server = _Server(
@@ -204,7 +214,10 @@ def worker() -> None:
         database = Database.connect(env.app_url, env.settings.db_pool_size)
         runtime.configure(database)
         _configure_secrets(env.settings)
+        _configure_gateways(env.settings)
         _configure_mail(env.settings)
+        webhook_delivery.install()  # the worker emits events too (renewals, clock advances)
+        payments.install()  # renewals finalized by the worker are collected through gateways
         try:
             queue.configure(_libpq(env.app_url))
             queue.app.run_worker(concurrency=env.settings.worker_concurrency)

@@ -25,6 +25,11 @@ REQUESTS = Counter("hisaab_http_requests_total", "HTTP requests", ["method", "ro
 LATENCY = Histogram(
     "hisaab_http_request_duration_seconds", "HTTP request duration", ["method", "route"]
 )
+# Every outbound webhook try: `delivered` (2xx), `retrying` (failed, another try is scheduled),
+# `failed` (failed with no further try).
+WEBHOOK_ATTEMPTS = Counter(
+    "hisaab_webhook_attempts_total", "Outbound webhook delivery tries by outcome", ["outcome"]
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 access_log = structlog.get_logger("hisaab.access")
 

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
         description="Where emails go: smtp://user:pass@host:587 or smtps://… (README). "
         "Unset: written as .eml files to <data_dir>/outbox.",
     )
+    stripe_api_base: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="Where the Stripe SDK sends requests (stripe-mock, a fake). Unset: Stripe.",
+    )
+    razorpay_api_base: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="Where the Razorpay SDK sends requests. Unset: Razorpay.",
+    )
     mail_from: str = Field(
         default="billing@localhost",
         description="From address of every email; the display name is the tenant's name and "

@@ -16,6 +16,10 @@ class Billing:
 
     tenant: TenantHandle
     run_jobs: Any
+    # What new customers pay with (None: nothing attached) and how subscriptions collect by
+    # default; `Billing.invoiced` keeps invoices open for scenarios about unpaid invoices.
+    payment_method: str | None = "pm_card_visa"
+    collection_method: str | None = None
     _plan_numbers: itertools.count[int] = field(default_factory=itertools.count)
 
     def post(self, path: str, body: dict[str, Any] | None = None, status: int = 200) -> Any:
@@ -48,10 +52,15 @@ class Billing:
         }
         return str(self.post("/v1/plans", body, 201)["id"])
 
-    def customer(self, clock_id: str | None, **extra: Any) -> str:
-        """By default a US company paying in rupees: an export under the tenant's LUT, so GST is
-        zero-rated and the scenarios' totals are the plan prices (tests/e2e/test_invoice_tax.py
-        covers the taxed cases)."""
+    @classmethod
+    def invoiced(cls, tenant: TenantHandle, run_jobs: Any) -> Billing:
+        """Customers who pay their invoices by bank transfer: invoices stay open until paid."""
+        return cls(tenant, run_jobs, payment_method=None, collection_method="send_invoice")
+
+    def customer(self, clock_id: str | None, payment_method: str | None = "", **extra: Any) -> str:
+        """By default a US company paying in rupees with a card that works: an export under the
+        tenant's LUT, so GST is zero-rated and the scenarios' totals are the plan prices
+        (tests/e2e/test_invoice_tax.py covers the taxed cases)."""
         body = {
             "name": "Asha Rao",
             "email": "asha@example.test",
@@ -60,10 +69,20 @@ class Billing:
             **({"test_clock_id": clock_id} if clock_id else {}),
             **extra,
         }
-        return str(self.post("/v1/customers", body, 201)["id"])
+        customer_id = str(self.post("/v1/customers", body, 201)["id"])
+        method = self.payment_method if payment_method == "" else payment_method
+        if method is not None:
+            self.pay_with(customer_id, method)
+        return customer_id
+
+    def pay_with(self, customer_id: str, token: str) -> str:
+        """Attach a sandbox payment method as the customer's default."""
+        body = {"gateway": "sandbox", "token": token, "default": True}
+        return str(self.post(f"/v1/customers/{customer_id}/payment_methods", body, 201)["id"])
 
     def subscribe(self, customer_id: str, plan_id: str, **extra: Any) -> dict[str, Any]:
-        body = {"customer_id": customer_id, "plan_id": plan_id, **extra}
+        defaults = {"collection_method": self.collection_method} if self.collection_method else {}
+        body = {"customer_id": customer_id, "plan_id": plan_id, **defaults, **extra}
         result: dict[str, Any] = self.post("/v1/subscriptions", body, 201)
         return result
 

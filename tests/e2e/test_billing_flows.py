@@ -36,7 +36,7 @@ def test_month_end_anchor_renews_on_the_last_day_of_shorter_months(billing: Bill
         "2026-02-28T10:00:00Z",
     )
     first = billing.get(f"/v1/invoices/{sub['latest_invoice_id']}")
-    assert first["status"] == "open"
+    assert first["status"] == "paid", "charged to the card on file when subscribing"
     assert first["billing_reason"] == "subscription_create"
     assert first["total"] == PRO
     assert first["number"] == "ACME/2526/1"

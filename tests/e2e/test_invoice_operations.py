@@ -16,7 +16,7 @@ BASIC, PRO = 100_000, 200_000
 
 @pytest.fixture
 def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
-    return Billing(tenant, run_jobs)
+    return Billing.invoiced(tenant, run_jobs)
 
 
 def _refused(billing: Billing, path: str, code: str, body: Any = None) -> None:
@@ -36,8 +36,9 @@ def _first_invoice(billing: Billing, **subscribe: Any) -> dict[str, Any]:
 def test_paid_out_of_band_then_nothing_more_can_happen_to_it(billing: Billing) -> None:
     invoice = _first_invoice(billing)
     path = f"/v1/invoices/{invoice['id']}"
-    _refused(billing, f"{path}/pay", "no_payment_gateway")
+    _refused(billing, f"{path}/pay", "no_payment_method")
     assert billing.get(path)["status"] == "open", "a refused charge changes nothing"
+    assert billing.get("/v1/payments", invoice_id=invoice["id"])["data"] == []
     paid = billing.post(f"{path}/pay", {"paid_out_of_band": True})
     assert paid["status"] == "paid"
     assert (paid["amount_paid"], paid["amount_remaining"]) == (PRO, 0)
@@ -81,7 +82,7 @@ def test_send_invoice_is_due_days_later_and_charge_automatically_at_once(
     sent = _first_invoice(billing, collection_method="send_invoice", days_until_due=30)
     assert (sent["issued_at"], sent["due_at"]) == ("2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z")
     assert sent["collection_method"] == "send_invoice"
-    charged = _first_invoice(billing)
+    charged = _first_invoice(billing, collection_method="charge_automatically")
     assert charged["due_at"] == charged["issued_at"]
 
 

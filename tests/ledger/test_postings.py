@@ -36,7 +36,7 @@ JUNE_1 = "2026-05-31T18:30:00Z"
 
 @pytest.fixture
 def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
-    return Billing(tenant, run_jobs)
+    return Billing.invoiced(tenant, run_jobs)
 
 
 def _subscribe(billing: Billing, clock: str | None, plan: str, **customer: Any) -> dict[str, Any]:
@@ -273,7 +273,7 @@ def test_another_tenants_books_are_invisible(
 ) -> None:
     clock = billing.clock(APRIL_1)
     invoice = _subscribe(billing, clock, billing.plan("pro", PRO))
-    intruder = Billing(other_tenant, run_jobs)
+    intruder = Billing.invoiced(other_tenant, run_jobs)
     assert intruder.get("/v1/ledger/entries", source_id=invoice["id"])["data"] == []
     assert intruder.get("/v1/ledger/entries")["data"] == []
     assert intruder.get("/v1/ledger/trial_balance", currency="INR")["accounts"] == []

@@ -24,7 +24,7 @@ def test_the_minute_tick_recognises_what_is_due_on_the_real_clock(
 ) -> None:
     from hisaab.jobs.tasks import scheduler_tick
 
-    billing = Billing(tenant, run_jobs)
+    billing = Billing.invoiced(tenant, run_jobs)
     sub = billing.subscribe(billing.customer(None), billing.plan("pro", PRO))
     assert trial_balance(billing)[DEFERRED] == PRO
     # As if the scheduler had been down since the period's slices came due.
@@ -44,7 +44,7 @@ def test_the_minute_tick_recognises_what_is_due_on_the_real_clock(
 def test_two_workers_at_once_recognise_each_slice_once(
     database: Database, tenant: TenantHandle, run_jobs: Any, test_db: Any
 ) -> None:
-    billing = Billing(tenant, run_jobs)
+    billing = Billing.invoiced(tenant, run_jobs)
     clock = billing.clock("2026-03-31T18:30:00Z")
     plan = billing.plan("pro", PRO)
     for _ in range(10):

@@ -41,7 +41,7 @@ APRIL_1 = "2026-03-31T18:30:00Z"
 
 @pytest.fixture
 def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
-    return Billing(tenant, run_jobs)
+    return Billing.invoiced(tenant, run_jobs)
 
 
 def _invoice(billing: Billing, clock: str | None, plan: str, **extra: Any) -> dict[str, Any]:

@@ -116,6 +116,7 @@ class _TransactionalRoute(APIRoute):
                 ip=request.client.host if request.client else None,
                 idempotency_key=key,
             )
+            session.info[_SCOPE] = principal.scope
             try:
                 fingerprint = ""
                 if key is not None:
@@ -125,6 +126,7 @@ class _TransactionalRoute(APIRoute):
                     stored = await run_in_threadpool(
                         idempotency.claim, session, principal.scope, key, fingerprint
                     )
+                    session.info[_PENDING_KEY] = (key, fingerprint)
                     if stored is not None:
                         await run_in_threadpool(session.rollback)
                         return Response(
@@ -164,6 +166,28 @@ class _TransactionalRoute(APIRoute):
                 await run_in_threadpool(session.close)
 
         return handle
+
+
+_SCOPE = "hisaab.http.scope"
+_PENDING_KEY = "hisaab.http.idempotency"
+
+
+def checkpoint(session: Session) -> None:
+    """Commit the request's work so far and go on in a fresh transaction of the same scope.
+
+    For the few requests that must make their changes durable before talking to the outside
+    world (charging a card for an invoice the request just created). A request that came with an
+    Idempotency-Key leaves the key marked in progress in the committed part, so a retry of it
+    can never run the first part a second time; the end of the request stores the response
+    over that mark as usual.
+    """
+    scope: str = session.info[_SCOPE]
+    pending: tuple[str, str] | None = session.info.get(_PENDING_KEY)
+    if pending is not None:
+        key, fingerprint = pending
+        idempotency.mark_in_progress(session, scope, key, fingerprint, SYSTEM_CLOCK.now())
+    session.commit()
+    bind_scope(session, scope)
 
 
 class TenantRoute(_TransactionalRoute):

@@ -25,6 +25,8 @@ from hisaab.core.models import Timestamp
 from hisaab.db import Base
 
 MAX_KEY_LENGTH = 255
+# Stored as the status of a request whose first part committed and which has not finished.
+IN_PROGRESS = 0
 
 
 class IdempotencyRecord(Base):
@@ -111,6 +113,13 @@ def claim(
     ).one_or_none()
     if record is None:
         return None
+    if record.status_code == IN_PROGRESS:
+        # Its first part committed (`core.http.checkpoint`) and the request never finished.
+        raise conflict(
+            "idempotency_request_in_progress",
+            "A request with this Idempotency-Key saved its changes and is still finishing (or "
+            "was interrupted after saving them); look the result up rather than repeating it.",
+        )
     if record.fingerprint != request_fingerprint:
         raise HisaabError(
             code="idempotency_key_reused",
@@ -121,6 +130,19 @@ def claim(
     return StoredResponse(record.status_code, record.content_type, record.body)
 
 
+def mark_in_progress(
+    session: Session, scope: str, key: str, request_fingerprint: str, now: datetime
+) -> None:
+    store(
+        session,
+        scope,
+        key,
+        request_fingerprint,
+        StoredResponse(IN_PROGRESS, "application/json", b""),
+        now,
+    )
+
+
 def store(
     session: Session,
     scope: str,
@@ -129,7 +151,8 @@ def store(
     response: StoredResponse,
     now: datetime,
 ) -> None:
-    session.add(
+    """The response for the key (replacing a mark left by `mark_in_progress`)."""
+    session.merge(
         IdempotencyRecord(
             tenant_id=scope,
             key=key,

@@ -15,7 +15,8 @@ _BODY_LENGTH = 26
 PREFIXES = frozenset(
     {
         "ten", "key", "cus", "pm", "prod", "plan", "sub", "in", "cn", "pay", "evt", "we",
-        "clock", "mtr", "coupon", "aud", "req", "il", "ii", "cbt", "je", "cnl", "msg",
+        "clock", "mtr", "coupon", "aud", "req", "il", "ii", "cbt", "je", "cnl", "msg", "rf", "gwe",
+        "whd", "wha",
     }
 )  # fmt: skip
 

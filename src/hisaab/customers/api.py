@@ -17,6 +17,7 @@ from hisaab.customers.schemas import (
     PaymentMethodCreate,
     PaymentMethodOut,
 )
+from hisaab.payments import service as payments
 
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["customers"])
 CustomerPath = Path(max_length=64, description="A customer id `cus_…`.")
@@ -65,7 +66,9 @@ def update_customer(
     customer_id: str = CustomerPath,
 ) -> CustomerOut:
     """Change the fields sent; `currency` and `test_clock_id` are fixed at creation."""
-    return service.present(service.update_customer(session, tenant_id, customer_id, body, now))
+    customer = service.update_customer(session, tenant_id, customer_id, body, now)
+    payments.collect_requested(session)  # a new default method retries invoices being chased
+    return service.present(customer)
 
 
 @router.post("/customers/{customer_id}/payment_methods", status_code=status.HTTP_201_CREATED)
@@ -78,6 +81,7 @@ def attach_payment_method(
 ) -> PaymentMethodOut:
     """Attach a gateway token; the first one (or one sent with `default: true`) is the default."""
     method, customer = service.attach_payment_method(session, tenant_id, customer_id, body, now)
+    payments.collect_requested(session)  # a new default method retries invoices being chased
     return service.present_payment_method(method, customer.default_payment_method_id)
 
 

@@ -271,6 +271,13 @@ def default_payment_method(
     )
 
 
+def payment_method(
+    session: Session, tenant_id: str, customer_id: str, payment_method_id: str
+) -> PaymentMethod | None:
+    """One of the customer's payment methods, detached ones included (past charges name them)."""
+    return repository.get_payment_method(session, tenant_id, customer_id, payment_method_id)
+
+
 def attach_payment_method(
     session: Session,
     tenant_id: str,

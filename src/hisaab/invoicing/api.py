@@ -12,6 +12,7 @@ from hisaab.core.schemas import QueryText
 from hisaab.invoicing import service
 from hisaab.invoicing.rendering import service as rendering
 from hisaab.invoicing.schemas import CreditBalanceOut, InvoiceOut, InvoiceStatus, PayInvoice
+from hisaab.payments import service as payments
 
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["invoices"])
 InvoicePath = Path(max_length=64, description="An invoice id `in_…`.")
@@ -95,6 +96,7 @@ def pay_invoice(
     """Charge now, or record a payment received outside Hisaab (`paid_out_of_band`)."""
     out_of_band = body is not None and body.paid_out_of_band
     invoice = service.pay(session, tenant_id, invoice_id, out_of_band=out_of_band)
+    payments.collect_requested(session)
     return service.present(session, invoice)
 
 

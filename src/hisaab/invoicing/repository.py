@@ -189,3 +189,19 @@ def list_rates(session: Session, currency: str | None, limit: int) -> list[Excha
     if currency is not None:
         statement = statement.where(ExchangeRate.currency == currency)
     return list(session.scalars(statement.limit(limit)))
+
+
+def count_unpaid_automatic(session: Session, subscription_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(
+                Invoice.subscription_id == subscription_id,
+                Invoice.collection_method == "charge_automatically",
+                Invoice.status == "open",
+                Invoice.amount_remaining > 0,
+            )
+        )
+        or 0
+    )

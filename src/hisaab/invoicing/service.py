@@ -414,6 +414,16 @@ def _settle(session: Session, invoice: Invoice, now: datetime, *, out_of_band: b
     events.emit(session, invoice.tenant_id, "invoice.paid", present(session, invoice), now)
 
 
+def record_payment(session: Session, invoice: Invoice, now: datetime) -> None:
+    """A gateway collected what the (locked, open) invoice still owed."""
+    _settle(session, invoice, now, out_of_band=False)
+
+
+def unpaid_automatic_invoices(session: Session, subscription_id: str) -> int:
+    """How many of the subscription's automatically collected invoices still wait for money."""
+    return repository.count_unpaid_automatic(session, subscription_id)
+
+
 # --- after issue ---------------------------------------------------------------------------
 
 

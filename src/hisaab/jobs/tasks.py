@@ -16,8 +16,10 @@ from hisaab.jobs import runtime, scheduler
 from hisaab.jobs.queue import app
 from hisaab.ledger import service as ledger
 from hisaab.mail import service as mail
+from hisaab.payments import service as payments
 from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
+from hisaab.webhooks import delivery as webhooks
 
 log = structlog.get_logger("hisaab.jobs")
 # API.md promises at least 24 h; twice that covers clients that retry the next day.
@@ -26,6 +28,7 @@ IDEMPOTENCY_TTL = timedelta(hours=48)
 MAX_BATCHES_PER_TICK = 10_000
 
 scheduler.register(subscriptions.DUE_WORK)
+scheduler.register(payments.DUE_WORK)
 scheduler.register(ledger.DUE_WORK)
 
 
@@ -34,9 +37,22 @@ def advance_test_clock(tenant_id: str, clock_id: str) -> None:
     clocks.run_advance(runtime.database(), tenant_id, clock_id)
 
 
+@app.task(name=payments.CHARGE_TASK, queue=payments.QUEUE, retry=payments.RETRY)
+def charge_invoice(tenant_id: str, invoice_id: str) -> None:
+    with runtime.database().transaction(tenant_id) as session:
+        payments.run_job(session, tenant_id, invoice_id)
+
+
 @app.task(name=mail.SEND_TASK, queue=mail.QUEUE, retry=mail.RETRY)
 def send_mail(tenant_id: str, message_id: str) -> None:
     mail.deliver(runtime.database(), tenant_id, message_id)
+
+
+# No queue-level retries: a failed try schedules the next one itself (webhooks/schedule.py); a
+# crash before that committed is retried once, and the attempt-count check stops a double send.
+@app.task(name=webhooks.TASK, queue=webhooks.QUEUE, retry=1)
+def deliver_webhook(tenant_id: str, delivery_id: str, attempt_count: int, manual: bool) -> None:
+    webhooks.deliver(runtime.database(), tenant_id, delivery_id, attempt_count, manual)
 
 
 @app.periodic(cron="* * * * *", periodic_id="scheduler_tick")

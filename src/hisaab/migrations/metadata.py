@@ -9,6 +9,7 @@ from hisaab.db import Base
 from hisaab.invoicing import models as _invoicing  # noqa: F401
 from hisaab.ledger import models as _ledger  # noqa: F401
 from hisaab.mail import models as _mail  # noqa: F401
+from hisaab.payments import models as _payments  # noqa: F401
 from hisaab.subscriptions import models as _subscriptions  # noqa: F401
 from hisaab.tenants import models as _tenants  # noqa: F401
 from hisaab.webhooks import models as _webhooks  # noqa: F401

@@ -11,6 +11,7 @@ from hisaab.core.pagination import Page, PageRequestDep, page_of
 from hisaab.core.schemas import QueryText
 from hisaab.invoicing import service as invoicing
 from hisaab.invoicing.schemas import GenerateInvoices, InvoiceList
+from hisaab.payments import service as payments
 from hisaab.subscriptions import service
 from hisaab.subscriptions.lifecycle import Status
 from hisaab.subscriptions.schemas import (
@@ -29,7 +30,9 @@ def create_subscription(
     body: SubscriptionCreate, session: SessionDep, tenant_id: TenantIdDep
 ) -> SubscriptionOut:
     """Subscribe a customer; without a trial the first period is invoiced at once."""
-    return service.present(service.create(session, tenant_id, body))
+    subscription = service.create(session, tenant_id, body)
+    payments.collect_requested(session)
+    return service.present(subscription)
 
 
 @router.get("/subscriptions")
@@ -57,7 +60,9 @@ def change_subscription(
     subscription_id: str = SubscriptionPath,
 ) -> SubscriptionOut:
     """Change plan or quantity, now (prorated) or at the end of the period (scheduled)."""
-    return service.present(service.change(session, tenant_id, subscription_id, body))
+    subscription = service.change(session, tenant_id, subscription_id, body)
+    payments.collect_requested(session)
+    return service.present(subscription)
 
 
 @router.post("/subscriptions/{subscription_id}/remove_scheduled_change")
@@ -109,4 +114,5 @@ def generate_invoices(
     """Invoice now whatever is due and pending for a subscription or a customer, finalized and
     collected per its collection method; 409 `nothing_to_invoice` if there is nothing."""
     invoices = service.invoice_now(session, tenant_id, body.subscription_id, body.customer_id)
+    payments.collect_requested(session)
     return InvoiceList(data=invoicing.present_many(session, invoices))

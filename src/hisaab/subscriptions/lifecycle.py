@@ -23,7 +23,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "not_started": frozenset({"trialing", "active", "incomplete", "canceled"}),
     "trialing": frozenset({"active", "incomplete", "canceled"}),
     "incomplete": frozenset({"active", "canceled"}),
-    "active": frozenset({"past_due", "unpaid", "paused", "canceled"}),
+    # `incomplete` from `active` only when the first invoice's payment fails (payments).
+    "active": frozenset({"incomplete", "past_due", "unpaid", "paused", "canceled"}),
     "past_due": frozenset({"active", "unpaid", "paused", "canceled"}),
     "unpaid": frozenset({"active", "canceled"}),
     "paused": frozenset({"active", "canceled"}),

@@ -462,6 +462,59 @@ class SubscriptionDueWork:
 DUE_WORK = SubscriptionDueWork()
 
 
+# --- payment outcomes (called by payments, under the invoice's lock) ------------------------
+
+# Statuses a failed payment leaves behind, that a successful one clears.
+UNPAID_STATUSES = frozenset({"incomplete", "past_due", "unpaid"})
+
+
+def payment_failed(
+    session: Session, tenant_id: str, subscription_id: str, first_invoice: bool, now: datetime
+) -> None:
+    """The first invoice unpaid makes the subscription `incomplete`; a later one `past_due`."""
+    subscription = get(session, tenant_id, subscription_id, for_update=True)
+    if subscription.status != "active":
+        return
+    if first_invoice:
+        _set_status(subscription, "incomplete")
+        _emit(session, subscription, "subscription.updated", now)
+    else:
+        _set_status(subscription, "past_due")
+        _emit(session, subscription, "subscription.past_due", now)
+
+
+def payment_recovered(
+    session: Session, tenant_id: str, subscription_id: str, still_unpaid: int, now: datetime
+) -> None:
+    """Paid: back to `active` once no other automatically collected invoice is left unpaid."""
+    subscription = get(session, tenant_id, subscription_id, for_update=True)
+    if subscription.status not in UNPAID_STATUSES or still_unpaid > 0:
+        return
+    _set_status(subscription, "active")
+    _schedule(subscription)
+    _emit(session, subscription, "subscription.updated", now)
+
+
+def dunning_exhausted(
+    session: Session, tenant_id: str, subscription_id: str, final_action: str, now: datetime
+) -> None:
+    """The last retry failed: apply the tenant's final action. A subscription whose very first
+    payment never succeeded is canceled whatever the action (it never started for real)."""
+    subscription = get(session, tenant_id, subscription_id, for_update=True)
+    if subscription.status == "incomplete" or (
+        final_action == "cancel" and subscription.status in UNPAID_STATUSES
+    ):
+        _end(session, subscription, now, now)
+        _emit(session, subscription, "subscription.canceled", now)
+    elif final_action == "unpaid" and subscription.status == "past_due":
+        _set_status(subscription, "unpaid")
+        _emit(session, subscription, "subscription.unpaid", now)
+
+
+def status_of(session: Session, tenant_id: str, subscription_id: str) -> str:
+    return get(session, tenant_id, subscription_id).status
+
+
 # --- requests ------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ KeyPath = Path(max_length=64, description="An API key id `key_…`.")
 
 
 def present_tenant(tenant: Tenant) -> TenantOut:
-    return TenantOut.model_validate(tenant, from_attributes=True)
+    return service.present(tenant)
 
 
 def present_key(key: ApiKey) -> ApiKeyOut:

@@ -30,6 +30,8 @@ class Tenant(Base):
     logo: Mapped[str | None] = mapped_column(Text)
     tax_registrations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     dunning: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Per gateway, its credentials sealed with hisaab.core.secrets (DESIGN rule 9).
+    gateways: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONB)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 

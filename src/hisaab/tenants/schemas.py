@@ -30,6 +30,35 @@ class DunningSettings(InputModel):
         return days
 
 
+class StripeCredentials(InputModel):
+    secret_key: str = Field(
+        min_length=8, max_length=255, pattern=r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$"
+    )
+    webhook_secret: str | None = Field(
+        default=None, min_length=8, max_length=255, pattern=r"^whsec_[A-Za-z0-9+/=_-]+$"
+    )
+
+
+class RazorpayCredentials(InputModel):
+    key_id: str = Field(min_length=8, max_length=64, pattern=r"^rzp_(test|live)_[A-Za-z0-9]+$")
+    key_secret: str = Field(min_length=8, max_length=255)
+    webhook_secret: str | None = Field(default=None, min_length=8, max_length=255)
+
+
+class GatewayCredentials(InputModel):
+    """Write-only: what is sent is sealed and never returned; `null` removes a gateway."""
+
+    stripe: StripeCredentials | None = None
+    razorpay: RazorpayCredentials | None = None
+
+
+class GatewayStatus(BaseModel):
+    configured: bool
+    webhook_secret_set: bool
+    # Enough to tell which account is connected, never the secret itself.
+    account_hint: str | None
+
+
 class TenantCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     country: str = Field(min_length=2, max_length=2, examples=["IN"])
@@ -67,6 +96,7 @@ class TenantUpdate(InputModel):
     lut: bool | None = None
     tax_registrations: list[TaxRegistration] | None = Field(default=None, max_length=10)
     dunning: DunningSettings | None = None
+    gateways: GatewayCredentials | None = None
 
 
 class TenantOut(BaseModel):
@@ -85,6 +115,9 @@ class TenantOut(BaseModel):
     logo: str | None
     tax_registrations: list[TaxRegistration]
     dunning: DunningSettings
+    gateways: dict[str, GatewayStatus] = Field(
+        description="Which gateways can charge: `sandbox` always; the secrets are write-only."
+    )
     created_at: datetime
     updated_at: datetime
 

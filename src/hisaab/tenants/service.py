@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from hisaab.core import secrets
 from hisaab.core.errors import unauthorized
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
@@ -17,7 +18,14 @@ from hisaab.core.pagination import PageRequest, Slice
 from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
 from hisaab.tenants import keys, repository, rules
 from hisaab.tenants.models import ApiKey, Tenant
-from hisaab.tenants.schemas import DunningSettings, TenantCreate, TenantUpdate
+from hisaab.tenants.schemas import (
+    DunningSettings,
+    GatewayCredentials,
+    GatewayStatus,
+    TenantCreate,
+    TenantOut,
+    TenantUpdate,
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ def create_tenant(session: Session, data: TenantCreate, now: datetime) -> tuple[
         logo=rules.logo(data.logo) if data.logo else None,
         tax_registrations=[{"scheme": s, "number": n} for s, n in profile.registrations],
         dunning=DunningSettings().model_dump(),
+        gateways={},
         created_at=now,
         updated_at=now,
     )
@@ -117,9 +126,66 @@ def update_tenant(session: Session, tenant_id: str, patch: TenantUpdate, now: da
         )
     if patch.dunning is not None:
         tenant.dunning = patch.dunning.model_dump()
+    if patch.gateways is not None:
+        tenant.gateways = _sealed_gateways(tenant.gateways, patch.gateways)
     tenant.updated_at = now
     session.flush()
     return tenant
+
+
+# Fields of each gateway's credentials that are secret (sealed); the rest (Razorpay's key id) is
+# an account identifier and is kept readable, as a hint of which account is connected.
+_SECRET_FIELDS = {
+    "stripe": ("secret_key", "webhook_secret"),
+    "razorpay": ("key_secret", "webhook_secret"),
+}
+
+
+def _sealed_gateways(
+    current: dict[str, dict[str, str]], patch: GatewayCredentials
+) -> dict[str, dict[str, str]]:
+    gateways = dict(current)
+    for name in patch.model_fields_set:
+        sent = getattr(patch, name)
+        if sent is None:
+            gateways.pop(name, None)
+            continue
+        stored: dict[str, str] = {}
+        for field, value in sent.model_dump(exclude_none=True).items():
+            stored[field] = secrets.seal(value) if field in _SECRET_FIELDS[name] else value
+        if name == "stripe":
+            stored["hint"] = f"{sent.secret_key[:8]}…{sent.secret_key[-4:]}"
+        gateways[name] = stored
+    return gateways
+
+
+def present(tenant: Tenant) -> TenantOut:
+    fields = {name: getattr(tenant, name) for name in TenantOut.model_fields if name != "object"}
+    return TenantOut.model_validate({**fields, "gateways": gateway_statuses(tenant)})
+
+
+def gateway_statuses(tenant: Tenant) -> dict[str, GatewayStatus]:
+    statuses = {
+        "sandbox": GatewayStatus(configured=True, webhook_secret_set=False, account_hint=None)
+    }
+    for name, stored in sorted(tenant.gateways.items()):
+        statuses[name] = GatewayStatus(
+            configured=True,
+            webhook_secret_set="webhook_secret" in stored,
+            account_hint=stored.get("hint") or stored.get("key_id"),
+        )
+    return statuses
+
+
+def gateway_credentials(session: Session, tenant_id: str, gateway: str) -> dict[str, str] | None:
+    """The tenant's credentials for `gateway`, opened; None if it has not configured it."""
+    stored = get_tenant(session, tenant_id).gateways.get(gateway)
+    if stored is None:
+        return None
+    return {
+        field: secrets.unseal(value) if field in _SECRET_FIELDS[gateway] else value
+        for field, value in stored.items()
+    }
 
 
 def _issue_key(session: Session, tenant_id: str, now: datetime) -> IssuedKey:

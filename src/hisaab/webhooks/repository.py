@@ -1,12 +1,18 @@
-"""All SQL of the event outbox."""
+"""All SQL of the event outbox and of outbound webhooks."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import any_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
-from hisaab.webhooks.models import Event
+from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 def add(session: Session, event: Event) -> None:
@@ -26,3 +32,144 @@ def list_events(
     if object_id is not None:
         statement = statement.where(Event.object_id == object_id)
     return fetch_page(session, statement, Event.id, page)
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+def add_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    session.add(endpoint)
+    session.flush()
+
+
+def get_endpoint(
+    session: Session, tenant_id: str, endpoint_id: str, *, for_update: bool = False
+) -> WebhookEndpoint | None:
+    return session.get(
+        WebhookEndpoint,
+        (tenant_id, endpoint_id),
+        with_for_update=for_update,
+        populate_existing=for_update,
+    )
+
+
+def list_endpoints(session: Session, page: PageRequest) -> Slice[WebhookEndpoint]:
+    return fetch_page(session, select(WebhookEndpoint), WebhookEndpoint.id, page)
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    session.delete(endpoint)
+    session.flush()
+
+
+def endpoints_for(session: Session, tenant_id: str, event_type: str) -> Sequence[WebhookEndpoint]:
+    """The tenant's enabled endpoints that take events of this type."""
+    statement = (
+        select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.tenant_id == tenant_id,
+            WebhookEndpoint.disabled_at.is_(None),
+            or_(
+                any_(WebhookEndpoint.events) == "*",
+                any_(WebhookEndpoint.events) == event_type,
+            ),
+        )
+        .order_by(WebhookEndpoint.id)
+    )
+    return session.scalars(statement).all()
+
+
+# --- deliveries ---------------------------------------------------------------------------
+
+
+def add_delivery_once(session: Session, values: dict[str, Any]) -> bool:
+    """Insert unless this (endpoint, event) already has a delivery; whether it was inserted.
+
+    ON CONFLICT rather than a check first: two transactions replaying the same event cannot
+    both see "none yet".
+    """
+    statement = (
+        insert(WebhookDelivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "endpoint_id", "event_id"])
+        .returning(WebhookDelivery.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def get_delivery(
+    session: Session, tenant_id: str, endpoint_id: str, delivery_id: str
+) -> WebhookDelivery | None:
+    delivery = session.get(WebhookDelivery, (tenant_id, delivery_id))
+    return delivery if delivery is not None and delivery.endpoint_id == endpoint_id else None
+
+
+def find_delivery(
+    session: Session, tenant_id: str, endpoint_id: str, event_id: str
+) -> WebhookDelivery | None:
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.tenant_id == tenant_id,
+        WebhookDelivery.endpoint_id == endpoint_id,
+        WebhookDelivery.event_id == event_id,
+    )
+    return session.scalars(statement).one_or_none()
+
+
+def lock_delivery(session: Session, tenant_id: str, delivery_id: str) -> WebhookDelivery | None:
+    """The delivery, locked until the transaction ends: a second job for it waits here, then
+    finds it already tried."""
+    return session.get(
+        WebhookDelivery, (tenant_id, delivery_id), with_for_update=True, populate_existing=True
+    )
+
+
+def list_deliveries(
+    session: Session, endpoint_id: str, page: PageRequest, status: str | None
+) -> Slice[WebhookDelivery]:
+    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    if status is not None:
+        statement = statement.where(WebhookDelivery.status == status)
+    return fetch_page(session, statement, WebhookDelivery.id, page)
+
+
+# --- attempts -----------------------------------------------------------------------------
+
+
+def add_attempt(session: Session, attempt: WebhookAttempt) -> None:
+    session.add(attempt)
+
+
+def attempts_of(
+    session: Session, tenant_id: str, delivery_ids: Sequence[str]
+) -> dict[str, list[WebhookAttempt]]:
+    """Each delivery's attempts, oldest first, in one query for a whole page."""
+    found: dict[str, list[WebhookAttempt]] = defaultdict(list)
+    if not delivery_ids:
+        return found
+    statement = (
+        select(WebhookAttempt)
+        .where(
+            WebhookAttempt.tenant_id == tenant_id,
+            WebhookAttempt.delivery_id.in_(delivery_ids),
+        )
+        .order_by(WebhookAttempt.id)
+    )
+    for attempt in session.scalars(statement):
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def first_attempt_at(session: Session, tenant_id: str, delivery_id: str) -> datetime | None:
+    statement = select(func.min(WebhookAttempt.attempted_at)).where(
+        WebhookAttempt.tenant_id == tenant_id, WebhookAttempt.delivery_id == delivery_id
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+def last_success_at(session: Session, tenant_id: str, endpoint_id: str) -> datetime | None:
+    statement = select(func.max(WebhookAttempt.attempted_at)).where(
+        WebhookAttempt.tenant_id == tenant_id,
+        WebhookAttempt.endpoint_id == endpoint_id,
+        WebhookAttempt.succeeded.is_(True),
+    )
+    return session.execute(statement).scalar_one_or_none()

@@ -43,6 +43,7 @@ EVENT_TYPES = (
     "invoice.marked_uncollectible",
     "payment.succeeded",
     "payment.failed",
+    "payment.scheduled",
     "payment.requires_action",
     "payment.refunded",
     "payment.disputed",

@@ -44,7 +44,7 @@ def _logo() -> str:
 def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
     response = tenant.http.patch("/v1/tenant", json={"address": SUPPLIER_ADDRESS, "logo": _logo()})
     assert response.status_code == 200, response.text
-    return Billing(tenant, run_jobs)
+    return Billing.invoiced(tenant, run_jobs)
 
 
 def _invoice(billing: Billing, amount: int = LAKHS, **customer: Any) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""All SQL of payments."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.payments.models import GatewayCustomer, InvoiceDunning, PaymentAttempt, Refund
+
+ACTIVE_DUNNING = ("retrying", "action_required")
+
+
+def add(session: Session, row: PaymentAttempt | Refund | InvoiceDunning | GatewayCustomer) -> None:
+    session.add(row)
+    session.flush()
+
+
+def _on_clock(
+    column: InstrumentedAttribute[str | None], clock_id: str | None
+) -> ColumnElement[bool]:
+    return column.is_(None) if clock_id is None else column == clock_id
+
+
+def get_attempt(
+    session: Session, tenant_id: str, attempt_id: str, *, for_update: bool = False
+) -> PaymentAttempt | None:
+    return session.get(PaymentAttempt, (tenant_id, attempt_id), with_for_update=for_update)
+
+
+def attempt_by_charge(session: Session, gateway: str, charge_id: str) -> PaymentAttempt | None:
+    return session.scalars(
+        select(PaymentAttempt).where(
+            PaymentAttempt.gateway == gateway, PaymentAttempt.gateway_charge_id == charge_id
+        )
+    ).first()
+
+
+def list_attempts(
+    session: Session, page: PageRequest, invoice_id: str | None, customer_id: str | None
+) -> Slice[PaymentAttempt]:
+    statement = select(PaymentAttempt)
+    if invoice_id is not None:
+        statement = statement.where(PaymentAttempt.invoice_id == invoice_id)
+    if customer_id is not None:
+        statement = statement.where(PaymentAttempt.customer_id == customer_id)
+    return fetch_page(session, statement, PaymentAttempt.id, page)
+
+
+def attempts_of(session: Session, invoice_id: str) -> Sequence[PaymentAttempt]:
+    return session.scalars(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.invoice_id == invoice_id)
+        .order_by(PaymentAttempt.attempt_number)
+    ).all()
+
+
+def next_attempt_number(session: Session, invoice_id: str) -> int:
+    highest = session.scalar(
+        select(func.max(PaymentAttempt.attempt_number)).where(
+            PaymentAttempt.invoice_id == invoice_id
+        )
+    )
+    return (highest or 0) + 1
+
+
+def due_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
+    """Scheduled tries of the invoice due by `now`, oldest first, locked."""
+    return session.scalars(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id == invoice_id,
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at <= now,
+        )
+        .order_by(PaymentAttempt.attempt_number)
+        .with_for_update()
+    ).all()
+
+
+def future_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
+    """Scheduled tries not yet due: never sent, so they can be called off safely."""
+    return session.scalars(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id == invoice_id,
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at > now,
+        )
+        .with_for_update()
+    ).all()
+
+
+def invoices_with_due_attempts(
+    session: Session, clock_id: str | None, cutoff: datetime, skip: Collection[str], limit: int
+) -> list[tuple[str, str]]:
+    """(tenant, invoice) pairs with a try due by `cutoff`, earliest first."""
+    statement = (
+        select(PaymentAttempt.tenant_id, PaymentAttempt.invoice_id)
+        .where(
+            _on_clock(PaymentAttempt.test_clock_id, clock_id),
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at <= cutoff,
+            PaymentAttempt.id.not_in(skip) if skip else true(),
+        )
+        .order_by(PaymentAttempt.scheduled_at)
+        .limit(limit)
+    )
+    return list(
+        dict.fromkeys((row.tenant_id, row.invoice_id) for row in session.execute(statement))
+    )
+
+
+def earliest_due(session: Session, clock_id: str | None, until: datetime) -> datetime | None:
+    attempt = session.scalar(
+        select(func.min(PaymentAttempt.scheduled_at)).where(
+            _on_clock(PaymentAttempt.test_clock_id, clock_id),
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at <= until,
+        )
+    )
+    final = session.scalar(
+        select(func.min(InvoiceDunning.final_action_at)).where(
+            _on_clock(InvoiceDunning.test_clock_id, clock_id),
+            InvoiceDunning.state.in_(ACTIVE_DUNNING),
+            InvoiceDunning.final_action_at <= until,
+        )
+    )
+    return min((t for t in (attempt, final) if t is not None), default=None)
+
+
+def dunning(
+    session: Session, invoice_id: str, *, for_update: bool = False
+) -> InvoiceDunning | None:
+    statement = select(InvoiceDunning).where(InvoiceDunning.invoice_id == invoice_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalars(statement).one_or_none()
+
+
+def dunning_due(
+    session: Session, clock_id: str | None, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """Invoices whose dunning reached its final action, with no try of theirs still due."""
+    pending = (
+        select(PaymentAttempt.invoice_id)
+        .where(
+            PaymentAttempt.invoice_id == InvoiceDunning.invoice_id,
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at <= now,
+        )
+        .exists()
+    )
+    return [
+        (row.tenant_id, row.invoice_id)
+        for row in session.execute(
+            select(InvoiceDunning.tenant_id, InvoiceDunning.invoice_id)
+            .where(
+                _on_clock(InvoiceDunning.test_clock_id, clock_id),
+                InvoiceDunning.state.in_(ACTIVE_DUNNING),
+                InvoiceDunning.final_action_at <= now,
+                ~pending,
+            )
+            .order_by(InvoiceDunning.final_action_at)
+            .limit(limit)
+        )
+    ]
+
+
+def dunning_of_customer(session: Session, customer_id: str) -> Sequence[InvoiceDunning]:
+    return session.scalars(
+        select(InvoiceDunning).where(
+            InvoiceDunning.customer_id == customer_id, InvoiceDunning.state.in_(ACTIVE_DUNNING)
+        )
+    ).all()
+
+
+def gateway_customer(session: Session, customer_id: str, gateway: str) -> str | None:
+    return session.scalar(
+        select(GatewayCustomer.gateway_customer_id).where(
+            GatewayCustomer.customer_id == customer_id, GatewayCustomer.gateway == gateway
+        )
+    )
+
+
+def refundable_payments(session: Session, invoice_id: str) -> Sequence[PaymentAttempt]:
+    """Succeeded payments of the invoice with money left to refund, locked, oldest first."""
+    return session.scalars(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id == invoice_id,
+            PaymentAttempt.status == "succeeded",
+            PaymentAttempt.amount > PaymentAttempt.refunded_amount,
+        )
+        .order_by(PaymentAttempt.attempt_number)
+        .with_for_update()
+    ).all()
+
+
+def get_refund(
+    session: Session, tenant_id: str, refund_id: str, *, for_update: bool = False
+) -> Refund | None:
+    return session.get(Refund, (tenant_id, refund_id), with_for_update=for_update)
+
+
+def refunds_of(session: Session, payment_ids: Collection[str]) -> Sequence[Refund]:
+    if not payment_ids:
+        return []
+    return session.scalars(
+        select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at)
+    ).all()

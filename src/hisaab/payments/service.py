@@ -1,0 +1,557 @@
+"""Use cases of getting paid: schedule a try when an invoice is finalized, run due tries against
+the gateway exactly once, chase a failed invoice on the tenant's schedule, and give up with the
+tenant's final action.
+
+How "exactly once" holds. A try is a `payment_attempts` row committed before any gateway call,
+with an idempotency key derived from (invoice, attempt number) and the amount and payment method
+fixed. Running tries takes the invoice's row lock, then runs every due try of that invoice in
+attempt order: a second worker waits on the lock and then finds nothing due; a worker that dies
+after the gateway answered but before its commit leaves the try `scheduled`, and whoever runs it
+next sends the very same request with the very same key, which the gateway answers with the
+first outcome instead of charging again. A try is only called off (`canceled`) before it could
+have been sent (its time is still ahead), so no charge the gateway made can be forgotten.
+
+Charges a request asks for (a subscription's first invoice, `POST /v1/invoices/{id}/pay`, a new
+payment method during dunning) are remembered on the session; the router commits the request's
+work (`core.http.checkpoint`) and then runs them with `collect_requested`, so the invoice and its
+try exist in the database before the gateway is asked. Everything else is run by the payment
+job (system clock) or the scheduler's due work (test clocks, and a safety net).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import procrastinate
+import structlog
+from sqlalchemy.orm import Session
+
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.errors import conflict
+from hisaab.core.http import checkpoint
+from hisaab.core.ids import new_id
+from hisaab.core.lookup import found
+from hisaab.core.pagination import PageRequest, Slice
+from hisaab.customers import service as customers
+from hisaab.customers.models import Customer
+from hisaab.invoicing import collection
+from hisaab.invoicing import service as invoicing
+from hisaab.invoicing.models import Invoice
+from hisaab.jobs import queue
+from hisaab.payments import dunning, links, repository
+from hisaab.payments.gateways.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    CustomerRequest,
+    GatewayConfigurationError,
+    PaymentGateway,
+)
+from hisaab.payments.gateways.registry import gateway_for
+from hisaab.payments.models import GatewayCustomer, InvoiceDunning, PaymentAttempt
+from hisaab.payments.schemas import PaymentOut, RefundOut
+from hisaab.subscriptions import service as subscriptions
+from hisaab.tenants import service as tenants
+from hisaab.webhooks import service as events
+from hisaab.webhooks.models import Event
+
+log = structlog.get_logger("hisaab.payments")
+QUEUE = "payments"
+CHARGE_TASK = "charge_invoice"
+# Tries the request itself runs also get a job this much later, in case the request dies.
+REQUEST_SAFETY_NET = timedelta(minutes=1)
+# On the system clock the job runs a try on time; the scheduler's sweep takes what a job left.
+SWEEP_GRACE = timedelta(minutes=2)
+DUE_BATCH = 200
+# A job that failed (database down, a bug) is tried again; the sweep catches anything beyond.
+RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
+_REQUESTED = "hisaab.payments.requested"
+_CREATED = "hisaab.payments.created"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get(session: Session, tenant_id: str, payment_id: str) -> PaymentAttempt:
+    return found(
+        "payment", "pay", payment_id, lambda: repository.get_attempt(session, tenant_id, payment_id)
+    )
+
+
+def list_payments(
+    session: Session, page: PageRequest, invoice_id: str | None, customer_id: str | None
+) -> Slice[PaymentAttempt]:
+    return repository.list_attempts(session, page, invoice_id, customer_id)
+
+
+def present(session: Session, attempt: PaymentAttempt) -> PaymentOut:
+    refunds = repository.refunds_of(session, [attempt.id])
+    return PaymentOut.model_validate(
+        {
+            **{
+                name: getattr(attempt, name)
+                for name in PaymentOut.model_fields
+                if name not in {"object", "refunds"}
+            },
+            "refunds": [RefundOut.model_validate(r, from_attributes=True) for r in refunds],
+        }
+    )
+
+
+# --- scheduling ----------------------------------------------------------------------------
+
+
+def _idempotency_key(attempt: PaymentAttempt) -> str:
+    """The same (invoice, attempt) always sends the gateway the same key; the tenant is in it so
+    that keys of different tenants sharing a gateway account never collide."""
+    digest = hashlib.sha256(
+        f"{attempt.tenant_id}\x1f{attempt.invoice_id}\x1f{attempt.attempt_number}".encode()
+    ).hexdigest()
+    return f"hisaab-{digest[:40]}"
+
+
+def _schedule(
+    session: Session,
+    invoice: Invoice,
+    *,
+    reason: str,
+    at: datetime,
+    off_session: bool,
+    requested: bool = False,
+) -> PaymentAttempt:
+    """A new try for what the invoice still owes, with the customer's default method now."""
+    method = customers.default_payment_method(session, invoice.tenant_id, invoice.customer_id)
+    attempt = PaymentAttempt(
+        tenant_id=invoice.tenant_id,
+        id=new_id("pay"),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+        attempt_number=repository.next_attempt_number(session, invoice.id),
+        reason=reason,
+        amount=invoice.amount_remaining,
+        currency=invoice.currency,
+        payment_method_id=method.id if method else None,
+        gateway=method.gateway if method else None,
+        off_session=off_session,
+        idempotency_key="",
+        status="scheduled",
+        retryable=False,
+        scheduled_at=at,
+        created_at=at,
+        refunded_amount=0,
+    )
+    attempt.idempotency_key = _idempotency_key(attempt)
+    repository.add(session, attempt)
+    session.info.setdefault(_CREATED, set()).add(attempt.id)
+    if requested:
+        session.info.setdefault(_REQUESTED, []).append((invoice.tenant_id, invoice.id))
+    if invoice.test_clock_id is None:
+        # Test-clock tries run when their clock reaches them (the scheduler's due work).
+        queue.enqueue(
+            session,
+            CHARGE_TASK,
+            {"tenant_id": invoice.tenant_id, "invoice_id": invoice.id},
+            queue=QUEUE,
+            scheduled_at=at + REQUEST_SAFETY_NET if requested else at,
+        )
+    return attempt
+
+
+class GatewayCollector:
+    """What invoicing hands a finalized invoice to (`invoicing.collection`)."""
+
+    def collect(self, session: Session, invoice: Invoice, now: datetime) -> None:
+        if invoice.collection_method != "charge_automatically":
+            return
+        if invoice.subscription_id and (
+            subscriptions.status_of(session, invoice.tenant_id, invoice.subscription_id) == "unpaid"
+        ):
+            return  # an unpaid subscription's invoices wait for the customer, not the card
+        first = invoice.billing_reason == "subscription_create"
+        customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
+        if first or not dunning.indian_mandate(invoice.currency, customer.country):
+            # The customer is present when subscribing; renewals are charged as they fall due.
+            _schedule(
+                session, invoice, reason="initial", at=now, off_session=not first, requested=first
+            )
+            return
+        attempt = _schedule(
+            session, invoice, reason="initial", at=now + dunning.PRE_DEBIT_NOTICE, off_session=True
+        )
+        if dunning.needs_customer_authentication(
+            invoice.amount_remaining, invoice.currency, customer.country
+        ):
+            # Above the RBI limit: no automatic debit at all; the customer pays through a link.
+            attempt.scheduled_at = now
+            attempt.off_session = False
+            _needs_customer(session, invoice, attempt, "mandate_limit_exceeded", now)
+            return
+        _emit_payment(session, "payment.scheduled", attempt, now)
+
+    def charge_now(self, session: Session, invoice: Invoice, now: datetime) -> None:
+        """`POST /v1/invoices/{id}/pay`: a try now with the default method (none: 409)."""
+        if (
+            customers.default_payment_method(session, invoice.tenant_id, invoice.customer_id)
+            is None
+        ):
+            raise conflict(
+                "no_payment_method",
+                f"{invoice.customer_id} has no default payment method to charge; attach one, or "
+                'record a payment received outside Hisaab with {"paid_out_of_band": true}.',
+            )
+        for attempt in repository.future_attempts(session, invoice.id, now):
+            _call_off(attempt, now)
+        _schedule(session, invoice, reason="manual", at=now, off_session=True, requested=True)
+
+
+def install() -> None:
+    collection.install(GatewayCollector())
+    events.subscribe("customer.updated", _payment_method_changed)
+
+
+def collect_requested(session: Session) -> None:
+    """Run the tries this request scheduled to run at once, after committing what made them
+    (for routers: the objects they hold show the outcome afterwards)."""
+    requested = session.info.pop(_REQUESTED, [])
+    if not requested:
+        return
+    checkpoint(session)
+    session.info.pop(_CREATED, None)
+    for tenant_id, invoice_id in dict.fromkeys(requested):
+        invoice = invoicing.get(session, tenant_id, invoice_id)
+        run_invoice(session, tenant_id, invoice_id, invoicing.customer_now(session, invoice))
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def run_invoice(session: Session, tenant_id: str, invoice_id: str, now: datetime) -> int:
+    """Run the invoice's due tries, oldest first, holding its lock (see the module docstring)."""
+    invoice = invoicing.get(session, tenant_id, invoice_id, for_update=True)
+    done = 0
+    while due := repository.due_attempts(session, invoice_id, now):
+        for attempt in due:
+            _run(session, invoice, attempt, now)
+            done += 1
+    return done
+
+
+def _run(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> None:
+    if invoice.status != "open" or invoice.amount_remaining <= 0:
+        _call_off(attempt, now)
+        return
+    if attempt.amount > invoice.amount_remaining:
+        # A credit note lowered what is owed; ask for the new amount under a new key.
+        _call_off(attempt, now)
+        _schedule(
+            session, invoice, reason="amount_changed", at=now, off_session=attempt.off_session
+        )
+        return
+    _apply(session, invoice, attempt, _charge(session, invoice, attempt), now)
+
+
+def _call_off(attempt: PaymentAttempt, now: datetime) -> None:
+    attempt.status = "canceled"
+    attempt.completed_at = now
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """An outcome decided before reaching a gateway."""
+
+    code: str
+    message: str
+
+
+def _charge(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> ChargeResult:
+    method = (
+        customers.payment_method(
+            session, invoice.tenant_id, invoice.customer_id, attempt.payment_method_id
+        )
+        if attempt.payment_method_id
+        else None
+    )
+    if method is None or method.detached_at is not None or attempt.gateway is None:
+        return _refused(
+            _Refusal("no_payment_method", "The customer has no payment method to charge.")
+        )
+    customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
+    try:
+        gateway = gateway_for(session, invoice.tenant_id, attempt.gateway)
+        customer_ref = _gateway_customer(session, gateway, customer)
+        if gateway.name != "sandbox":
+            gateway.attach_payment_method(customer_ref, method.token)
+    except GatewayConfigurationError as exc:
+        return _refused(_Refusal("gateway_not_configured", str(exc)))
+    return gateway.charge(
+        ChargeRequest(
+            amount=attempt.amount,
+            currency=attempt.currency,
+            customer_ref=customer_ref,
+            payment_method_ref=method.token,
+            idempotency_key=attempt.idempotency_key,
+            off_session=attempt.off_session,
+            description=f"Invoice {invoice.number}",
+            metadata={
+                "hisaab_tenant_id": invoice.tenant_id,
+                "hisaab_invoice_id": invoice.id,
+                "hisaab_payment_id": attempt.id,
+                "invoice_number": invoice.number or "",
+            },
+            customer_email=customer.email,
+        )
+    )
+
+
+def _refused(refusal: _Refusal) -> ChargeResult:
+    return ChargeResult(
+        ChargeStatus.FAILED,
+        None,
+        None,
+        retryable=False,
+        message=refusal.message,
+        raw_code=refusal.code,
+    )
+
+
+def _gateway_customer(session: Session, gateway: PaymentGateway, customer: Customer) -> str:
+    """The customer's id at the gateway, created on first use and kept."""
+    known = repository.gateway_customer(session, customer.id, gateway.name)
+    if known is not None:
+        return known
+    ref = gateway.create_customer(
+        CustomerRequest(
+            reference=customer.id,
+            name=customer.name,
+            email=customer.email,
+            idempotency_key=f"hisaab-customer-{customer.tenant_id}-{customer.id}",
+        )
+    )
+    repository.add(
+        session,
+        GatewayCustomer(
+            tenant_id=customer.tenant_id,
+            customer_id=customer.id,
+            gateway=gateway.name,
+            gateway_customer_id=ref,
+            created_at=SYSTEM_CLOCK.now(),
+        ),
+    )
+    return ref
+
+
+def _apply(
+    session: Session, invoice: Invoice, attempt: PaymentAttempt, result: ChargeResult, now: datetime
+) -> None:
+    attempt.gateway_charge_id = result.gateway_charge_id
+    attempt.failure_message = result.message
+    attempt.retryable = result.retryable
+    if result.status is ChargeStatus.PROCESSING:
+        attempt.status = "processing"  # the gateway's webhook will tell
+        return
+    attempt.completed_at = now
+    if result.status is ChargeStatus.SUCCEEDED:
+        attempt.status = "succeeded"
+        _succeeded(session, invoice, attempt, now)
+    elif result.status is ChargeStatus.REQUIRES_ACTION:
+        attempt.failure_code = result.failure_code.value if result.failure_code else None
+        _needs_customer(
+            session, invoice, attempt, attempt.failure_code or "authentication_required", now
+        )
+    else:
+        attempt.status = "failed"
+        attempt.failure_code = result.failure_code.value if result.failure_code else result.raw_code
+        _failed(session, invoice, attempt, now)
+
+
+def _succeeded(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> None:
+    invoicing.record_payment(session, invoice, now)
+    record = repository.dunning(session, invoice.id, for_update=True)
+    if record is not None and record.state in repository.ACTIVE_DUNNING:
+        record.state = "recovered"
+        record.updated_at = now
+    for later in repository.future_attempts(session, invoice.id, now):
+        _call_off(later, now)
+    _emit_payment(session, "payment.succeeded", attempt, now)
+    if invoice.subscription_id is not None:
+        subscriptions.payment_recovered(
+            session,
+            invoice.tenant_id,
+            invoice.subscription_id,
+            invoicing.unpaid_automatic_invoices(session, invoice.subscription_id),
+            now,
+        )
+
+
+def _dunning_record(session: Session, invoice: Invoice, now: datetime) -> InvoiceDunning:
+    record = repository.dunning(session, invoice.id, for_update=True)
+    if record is None:
+        policy = tenants.get_tenant(session, invoice.tenant_id).dunning
+        record = InvoiceDunning(
+            tenant_id=invoice.tenant_id,
+            invoice_id=invoice.id,
+            customer_id=invoice.customer_id,
+            subscription_id=invoice.subscription_id,
+            test_clock_id=invoice.test_clock_id,
+            state="retrying",
+            first_failed_at=now,
+            final_action_at=dunning.final_action_at(now, policy["retry_days"]),
+            final_action=None,
+            updated_at=now,
+        )
+        repository.add(session, record)
+    return record
+
+
+def _failed(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> None:
+    record = _dunning_record(session, invoice, now)
+    if record.state in repository.ACTIVE_DUNNING:
+        retry_days = tenants.get_tenant(session, invoice.tenant_id).dunning["retry_days"]
+        retry_at = (
+            dunning.next_retry_at(record.first_failed_at, retry_days, now)
+            if attempt.retryable
+            else None
+        )
+        # A hard decline is not retried on the same method: the customer has to act.
+        record.state = "retrying" if attempt.retryable else "action_required"
+        record.updated_at = now
+        if retry_at is not None and not repository.future_attempts(session, invoice.id, now):
+            _schedule(session, invoice, reason="retry", at=retry_at, off_session=True)
+    if record.state == "action_required" or not attempt.retryable:
+        attempt.action_url = links.payment_link(session, invoice, attempt)
+    _emit_payment(session, "payment.failed", attempt, now)
+    events.emit(
+        session,
+        invoice.tenant_id,
+        "invoice.payment_failed",
+        invoicing.present(session, invoice),
+        now,
+    )
+    _subscription_unpaid(session, invoice, now)
+
+
+def _needs_customer(
+    session: Session, invoice: Invoice, attempt: PaymentAttempt, code: str, now: datetime
+) -> None:
+    """The payment cannot go through without the customer: send them a link, chase as usual."""
+    attempt.status = "requires_action"
+    attempt.failure_code = code
+    attempt.completed_at = now
+    attempt.action_url = links.payment_link(session, invoice, attempt)
+    record = _dunning_record(session, invoice, now)
+    if record.state == "retrying":
+        record.state = "action_required"
+        record.updated_at = now
+    _emit_payment(session, "payment.requires_action", attempt, now)
+    events.emit(
+        session,
+        invoice.tenant_id,
+        "invoice.payment_action_required",
+        invoicing.present(session, invoice),
+        now,
+    )
+    _subscription_unpaid(session, invoice, now)
+
+
+def _subscription_unpaid(session: Session, invoice: Invoice, now: datetime) -> None:
+    if invoice.subscription_id is not None:
+        subscriptions.payment_failed(
+            session,
+            invoice.tenant_id,
+            invoice.subscription_id,
+            invoice.billing_reason == "subscription_create",
+            now,
+        )
+
+
+def _emit_payment(
+    session: Session, event_type: str, attempt: PaymentAttempt, now: datetime
+) -> None:
+    session.flush()
+    events.emit(session, attempt.tenant_id, event_type, present(session, attempt), now)
+
+
+# --- dunning -------------------------------------------------------------------------------
+
+
+def _give_up(session: Session, tenant_id: str, invoice_id: str, now: datetime) -> None:
+    """The schedule is spent and the invoice still unpaid: the tenant's final action."""
+    invoice = invoicing.get(session, tenant_id, invoice_id, for_update=True)
+    record = repository.dunning(session, invoice_id, for_update=True)
+    if record is None or record.state not in repository.ACTIVE_DUNNING:
+        return
+    if invoice.status != "open":
+        record.state = "stopped"
+        record.updated_at = now
+        return
+    action = tenants.get_tenant(session, tenant_id).dunning["final_action"]
+    record.state = "exhausted"
+    record.final_action = action
+    record.updated_at = now
+    if invoice.subscription_id is not None:
+        subscriptions.dunning_exhausted(session, tenant_id, invoice.subscription_id, action, now)
+
+
+def _payment_method_changed(session: Session, event: Event) -> None:
+    """A new default payment method retries, at once, every invoice being chased."""
+    customer = event.data["object"]
+    method_id = customer.get("default_payment_method_id")
+    if method_id is None:
+        return
+    for record in repository.dunning_of_customer(session, customer["id"]):
+        invoice = invoicing.get(session, event.tenant_id, record.invoice_id, for_update=True)
+        if invoice.status != "open":
+            continue
+        now = invoicing.customer_now(session, invoice)
+        tried = repository.attempts_of(session, invoice.id)
+        if tried and tried[-1].payment_method_id == method_id:
+            continue
+        for attempt in repository.future_attempts(session, invoice.id, now):
+            _call_off(attempt, now)
+        record.state = "retrying"
+        record.updated_at = now
+        _schedule(
+            session,
+            invoice,
+            reason="payment_method_updated",
+            at=now,
+            off_session=True,
+            requested=True,
+        )
+
+
+class PaymentDueWork:
+    """Tries and final actions whose time has come, for the scheduler and test clocks."""
+
+    name = "payments"
+
+    def next_due(self, session: Session, clock_id: str | None, until: datetime) -> datetime | None:
+        return repository.earliest_due(session, clock_id, until)
+
+    def run_due(self, session: Session, clock_id: str | None, now: datetime) -> int:
+        # On the system clock a job runs each try on time; the sweep only takes leftovers.
+        cutoff = now if clock_id is not None else now - SWEEP_GRACE
+        # Tries made in this very transaction run after it commits, never before (module doc).
+        created = session.info.get(_CREATED, set())
+        done = 0
+        for tenant_id, invoice_id in repository.invoices_with_due_attempts(
+            session, clock_id, cutoff, created, DUE_BATCH
+        ):
+            with session.begin_nested():
+                done += run_invoice(session, tenant_id, invoice_id, now)
+        for tenant_id, invoice_id in repository.dunning_due(session, clock_id, now, DUE_BATCH):
+            with session.begin_nested():
+                _give_up(session, tenant_id, invoice_id, now)
+            done += 1
+        return done
+
+
+DUE_WORK = PaymentDueWork()
+
+
+def run_job(session: Session, tenant_id: str, invoice_id: str) -> int:
+    """The payment job: the invoice's due tries on the system clock."""
+    return run_invoice(session, tenant_id, invoice_id, SYSTEM_CLOCK.now())
