@@ -26,6 +26,9 @@ from tests.databases import cluster_url as _cluster_url
 from tests.databases import create_database, drop_database, libpq
 
 ADMIN_TOKEN = "op_test_" + "x" * 32
+# The key sealing secrets in this run; worker subprocesses are given the same one.
+SECRET_KEY = secrets.new_key()
+secrets.configure([SECRET_KEY])
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,6 @@ def test_db(cluster_url: str, worker_id: str) -> Iterator[TestDatabase]:
 def database(test_db: TestDatabase) -> Iterator[Database]:
     db = Database.connect(test_db.app_url, pool_size=5)
     runtime.configure(db)
-    secrets.configure([secrets.new_key()])
     queue.configure(libpq(test_db.app_url))
     yield db
     db.dispose()

@@ -14,6 +14,7 @@ from hisaab.catalog import api as catalog_api
 from hisaab.clocks import api as clocks_api
 from hisaab.core import problems
 from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.errors import HisaabError
 from hisaab.core.http import CallRecord
 from hisaab.core.tenancy import Principal
 from hisaab.customers import api as customers_api
@@ -23,6 +24,7 @@ from hisaab.invoicing import credit_notes_api
 from hisaab.ledger import api as ledger_api
 from hisaab.ops import api as ops_api
 from hisaab.payments import api as payments_api
+from hisaab.payments import checkout_api, inbound_api
 from hisaab.payments import service as payments
 from hisaab.subscriptions import api as subscriptions_api
 from hisaab.tenants import api as tenants_api
@@ -49,6 +51,13 @@ class AppRuntime:
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
         audit.record_call(session, principal, call, SYSTEM_CLOCK.now())
 
+    def tenant_exists(self, session: Session, tenant_id: str) -> bool:
+        try:
+            tenants.get_tenant(session, tenant_id)
+        except HisaabError:
+            return False
+        return True
+
 
 def create_app(
     database: Database, admin_token: str | None, max_body_bytes: int = 8 * 1024 * 1024
@@ -68,6 +77,8 @@ def create_app(
         invoicing_api.router,
         credit_notes_api.router,
         payments_api.router,
+        inbound_api.router,
+        checkout_api.router,
         ledger_api.router,
         audit_api.router,
         webhooks_api.router,

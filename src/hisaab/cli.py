@@ -207,8 +207,18 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
         )
 
 
+QueuesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--queue",
+        help="Only jobs of this queue (repeatable): payments, webhooks, mail, clocks, "
+        "scheduler, maintenance. Default: all.",
+    ),
+]
+
+
 @cli.command()
-def worker() -> None:
+def worker(queues: QueuesOption = None) -> None:
     """Job worker and scheduler: renewals, retries, webhooks, test-clock advances."""
     with _environment() as env:
         database = Database.connect(env.app_url, env.settings.db_pool_size)
@@ -220,7 +230,7 @@ def worker() -> None:
         payments.install()  # renewals finalized by the worker are collected through gateways
         try:
             queue.configure(_libpq(env.app_url))
-            queue.app.run_worker(concurrency=env.settings.worker_concurrency)
+            queue.app.run_worker(concurrency=env.settings.worker_concurrency, queues=queues)
         finally:
             database.dispose()
 

@@ -145,6 +145,7 @@ class FakeStripe(FakeAPI):
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkout_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, tuple[str, dict[str, Any], Reply]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -189,6 +190,8 @@ class FakeStripe(FakeAPI):
                 return self._create_intent(r.body)
             case ("POST", ["v1", "refunds"]):
                 return self._create_refund(r.body)
+            case ("POST", ["v1", "checkout", "sessions"]):
+                return self._create_checkout_session(r.body)
         return _stripe_error(404, "invalid_request_error", f"Unrecognized request URL ({r.path}).")
 
     @staticmethod
@@ -314,6 +317,44 @@ class FakeStripe(FakeAPI):
         intent.update(status="requires_payment_method", last_payment_error=error)
         return Reply(402, {"error": {**error, "payment_intent": intent}})
 
+    def _create_checkout_session(self, body: dict[str, Any]) -> Reply:
+        if body.get("mode") != "payment":
+            return _stripe_error(400, "invalid_request_error", "Invalid mode.", param="mode")
+        for required in ("success_url", "line_items[0][price_data][unit_amount]"):
+            if not body.get(required):
+                return _stripe_error(
+                    400,
+                    "invalid_request_error",
+                    f"Missing required param: {required}.",
+                    code="parameter_missing",
+                    param=required,
+                )
+        if body.get("customer") and body["customer"] not in self.customers:
+            return _stripe_error(
+                400, "invalid_request_error", "No such customer", code="resource_missing"
+            )
+        session_id = f"cs_test_{secrets.token_hex(12)}"
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "open",
+            "payment_status": "unpaid",
+            "customer": body.get("customer"),
+            "client_reference_id": body.get("client_reference_id"),
+            "amount_total": int(body["line_items[0][price_data][unit_amount]"]),
+            "currency": body.get("line_items[0][price_data][currency]"),
+            "metadata": self._metadata(body),
+            "success_url": body["success_url"],
+            "cancel_url": body.get("cancel_url"),
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "payment_intent": None,
+            "created": CREATED,
+            "livemode": False,
+        }
+        self.checkout_sessions[session_id] = session
+        return Reply(200, session)
+
     def _create_refund(self, body: dict[str, Any]) -> Reply:
         intent = self.intents.get(body.get("payment_intent", ""))
         if intent is None:
@@ -389,6 +430,7 @@ class FakeRazorpay(FakeAPI):
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_links: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -427,6 +469,8 @@ class FakeRazorpay(FakeAPI):
                 return Reply(200, {"entity": "collection", "count": len(items), "items": items})
             case ("POST", ["v1", "payments", payment_id, "refund"]):
                 return self._refund(payment_id, body)
+            case (method, ["v1", "payment_links"]):
+                return self._payment_links(method, body)
         return _razorpay_error(400, "The requested URL was not found on the server.")
 
     def _create_customer(self, body: dict[str, Any]) -> Reply:
@@ -547,6 +591,51 @@ class FakeRazorpay(FakeAPI):
                 "razorpay_signature": secrets.token_hex(32),
             },
         )
+
+    def _payment_links(self, method: str, body: dict[str, Any]) -> Reply:
+        if method == "POST":
+            return self._create_payment_link(body)
+        links = [
+            link
+            for link in self.payment_links.values()
+            if "reference_id" not in body or link["reference_id"] == body["reference_id"]
+        ]
+        return Reply(200, {"payment_links": links})
+
+    def _create_payment_link(self, body: dict[str, Any]) -> Reply:
+        amount = body.get("amount")
+        if not isinstance(amount, int) or amount < 100:
+            return _razorpay_error(400, "The amount must be atleast INR 1.00", field="amount")
+        reference = body.get("reference_id") or ""
+        if len(reference) > 40:
+            return _razorpay_error(400, "reference_id may not be greater than 40 characters.")
+        if any(link["reference_id"] == reference for link in self.payment_links.values()):
+            return _razorpay_error(
+                400, f"Payment Link with reference id {reference} already exists"
+            )
+        if body.get("callback_url") and body.get("callback_method") != "get":
+            return _razorpay_error(400, "callback_method must be get", field="callback_method")
+        link_id = self.new_id("plink")
+        link = {
+            "id": link_id,
+            "entity": "payment_link",
+            "amount": amount,
+            "amount_paid": 0,
+            "currency": body.get("currency", "INR"),
+            "accept_partial": bool(body.get("accept_partial")),
+            "reference_id": reference,
+            "description": body.get("description"),
+            "customer": body.get("customer") or {},
+            "notify": body.get("notify") or {},
+            "notes": body.get("notes") or [],
+            "callback_url": body.get("callback_url"),
+            "callback_method": body.get("callback_method"),
+            "status": "created",
+            "short_url": f"https://rzp.test/i/{link_id[6:]}",
+            "created_at": CREATED,
+        }
+        self.payment_links[link_id] = link
+        return Reply(200, link)
 
     def _refund(self, payment_id: str, body: dict[str, Any]) -> Reply:
         payment = self.payments.get(payment_id)

@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hisaab.core import idempotency
 from hisaab.core.clock import SYSTEM_CLOCK
-from hisaab.core.errors import forbidden
+from hisaab.core.errors import HisaabError, forbidden
+from hisaab.core.ids import looks_like
 from hisaab.core.problems import as_problem
 from hisaab.core.tenancy import Principal, PrincipalKind
 from hisaab.db import Database, bind_scope
@@ -53,6 +54,10 @@ class Runtime(Protocol):
     def authenticate(self, session: Session, authorization: str | None) -> Principal: ...
 
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None: ...
+
+    def tenant_exists(self, session: Session, tenant_id: str) -> bool:
+        """Whether the tenant is there, asked in a transaction bound to its own scope."""
+        ...
 
 
 def _runtime(request: Request) -> Runtime:
@@ -172,6 +177,11 @@ _SCOPE = "hisaab.http.scope"
 _PENDING_KEY = "hisaab.http.idempotency"
 
 
+def in_request(session: Session) -> bool:
+    """Whether the session is a request's (which can `checkpoint`), not a job's."""
+    return _SCOPE in session.info
+
+
 def checkpoint(session: Session) -> None:
     """Commit the request's work so far and go on in a fresh transaction of the same scope.
 
@@ -206,6 +216,69 @@ class AnyPrincipalRoute(_TransactionalRoute):
     """Routes either may call; each sees only its own scope."""
 
     accepts = frozenset({PrincipalKind.TENANT, PrincipalKind.OPERATOR})
+
+
+def _open_for_path_tenant(runtime: Runtime, tenant_id: str) -> Session:
+    if not looks_like("ten", tenant_id):
+        raise unknown_tenant()
+    session = runtime.db.begin(scope=tenant_id)
+    try:
+        if not runtime.tenant_exists(session, tenant_id):
+            raise unknown_tenant()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def unknown_tenant() -> HisaabError:
+    # 400, not 404: the caller is a gateway, and what it must learn is that the URL it was
+    # given is wrong (Stripe and Razorpay show the answer to whoever set the webhook up).
+    return HisaabError(
+        code="unknown_tenant",
+        detail="No such tenant: check the webhook URL configured at the gateway.",
+    )
+
+
+class PathTenantRoute(APIRoute):
+    """Routes a third party calls for a tenant without an API key (gateway webhooks).
+
+    The tenant comes from the path (`{tenant_id}`) and the transaction is bound to its scope
+    once the tenant is known to exist; proving that the caller speaks for that tenant is the
+    endpoint's job (a gateway webhook's signature, checked with the tenant's own secret), and
+    nothing is committed unless the endpoint returned. No Idempotency-Key and no audit entry:
+    the caller is no principal of ours, and the endpoint keeps its own record of each call.
+
+    A subclass finds the tenant elsewhere by overriding `tenant_of` (the pay page reads it from
+    the sealed token of its link); `checkpoint` works in these routes as in a TenantRoute.
+    """
+
+    def tenant_of(self, request: Request) -> str:
+        """The tenant the request is for ("" when it names none)."""
+        return str(request.path_params.get("tenant_id", ""))
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint_handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            runtime = _runtime(request)
+            tenant_id = self.tenant_of(request)
+            session = await run_in_threadpool(_open_for_path_tenant, runtime, tenant_id)
+            session.info[_SCOPE] = tenant_id
+            structlog.contextvars.bind_contextvars(tenant_id=tenant_id)
+            request.state.session = session
+            request.state.path_tenant_id = tenant_id
+            try:
+                response = await endpoint_handler(request)
+                await run_in_threadpool(session.commit)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return handle
 
 
 def _session(request: Request) -> Session:

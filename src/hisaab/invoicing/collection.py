@@ -25,6 +25,12 @@ class Collector(Protocol):
     def charge_now(self, session: Session, invoice: Invoice, now: datetime) -> None:
         """Charge the invoice at once (`POST /v1/invoices/{id}/pay`)."""
 
+    def refund(
+        self, session: Session, invoice: Invoice, credit_note_id: str, amount: int, now: datetime
+    ) -> None:
+        """Give `amount` of what the (locked) invoice's payments collected back to the customer,
+        for the credit note that took it back; the credit note has posted it to the ledger."""
+
 
 class OutOfBandCollector:
     """No gateway: invoices wait for a payment recorded out of band."""
@@ -37,6 +43,20 @@ class OutOfBandCollector:
             "no_payment_gateway",
             "No payment gateway can charge this invoice yet; record a payment received "
             'outside Hisaab with {"paid_out_of_band": true}.',
+        )
+
+    def refund(
+        self,
+        session: Session,  # noqa: ARG002
+        invoice: Invoice,  # noqa: ARG002
+        credit_note_id: str,  # noqa: ARG002
+        amount: int,  # noqa: ARG002
+        now: datetime,  # noqa: ARG002
+    ) -> None:
+        raise conflict(
+            "no_payment_gateway",
+            "The invoice was not paid out of band and no payment gateway can refund it yet; "
+            "credit the customer's balance instead (refund: false).",
         )
 
 

@@ -20,7 +20,7 @@ from hisaab.core.errors import conflict, invalid
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
-from hisaab.invoicing import crediting, fx, repository, service
+from hisaab.invoicing import collection, crediting, fx, repository, service
 from hisaab.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from hisaab.invoicing.schemas import CreditNoteCreate, CreditNoteOut
 from hisaab.ledger import service as ledger
@@ -96,15 +96,13 @@ def create(session: Session, tenant_id: str, request: CreditNoteCreate) -> Credi
         )
     except crediting.CreditRefused as refused:
         raise invalid(refused.code, str(refused), ("body",)) from None
-    if settlement.refunded and not invoice.paid_out_of_band:
-        raise conflict(
-            "no_payment_gateway",
-            "The invoice was not paid out of band and no payment gateway can refund it yet; "
-            "credit the customer's balance instead (refund: false).",
-        )
     now = service.customer_now(session, invoice)
     note = _issue(session, invoice, invoice_lines, credits, settlement, request, now)
     _apply(session, invoice, note, now)
+    if settlement.refunded and not invoice.paid_out_of_band:
+        # Paid through a gateway: the money goes back the way it came. (Paid out of band, the
+        # tenant gives it back the same way; the note records it.) A refusal rolls all back.
+        collection.collector().refund(session, invoice, note.id, settlement.refunded, now)
     events.emit(session, tenant_id, "credit_note.created", present(session, note), now)
     return note
 

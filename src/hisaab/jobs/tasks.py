@@ -16,6 +16,7 @@ from hisaab.jobs import runtime, scheduler
 from hisaab.jobs.queue import app
 from hisaab.ledger import service as ledger
 from hisaab.mail import service as mail
+from hisaab.payments import refunds
 from hisaab.payments import service as payments
 from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
@@ -41,6 +42,13 @@ def advance_test_clock(tenant_id: str, clock_id: str) -> None:
 def charge_invoice(tenant_id: str, invoice_id: str) -> None:
     with runtime.database().transaction(tenant_id) as session:
         payments.run_job(session, tenant_id, invoice_id)
+
+
+# Retried while the gateway's answer is unknown; the refund's row lock and idempotency key make
+# every run after the first send nothing new (payments/refunds.py).
+@app.task(name=refunds.REFUND_TASK, queue=refunds.QUEUE, retry=refunds.RETRY)
+def refund_payment(tenant_id: str, refund_id: str) -> None:
+    refunds.run_job(runtime.database(), tenant_id, refund_id)
 
 
 @app.task(name=mail.SEND_TASK, queue=mail.QUEUE, retry=mail.RETRY)

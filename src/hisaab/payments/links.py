@@ -34,5 +34,9 @@ def read_token(token: str) -> tuple[str, str] | None:
     return (tenant_id, invoice_id) if tenant_id and invoice_id else None
 
 
+def invoice_link(tenant_id: str, invoice_id: str) -> str:
+    return f"{_public_url[0]}/pay/{token_for(tenant_id, invoice_id)}"
+
+
 def payment_link(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> str:  # noqa: ARG001
-    return f"{_public_url[0]}/pay/{token_for(invoice.tenant_id, invoice.id)}"
+    return invoice_link(invoice.tenant_id, invoice.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hisaab.core.models import ObjectId, OptionalTimestamp, TenantId, Timestamp
@@ -93,6 +96,8 @@ class Refund(Base):
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_refunds_payment", "tenant_id", "payment_id"),
+        # A gateway's refund webhook names the refund by the gateway's id.
+        Index("ix_refunds_gateway_refund", "tenant_id", "gateway", "gateway_refund_id"),
     )
 
     tenant_id: Mapped[TenantId]
@@ -164,3 +169,33 @@ class GatewayCustomer(Base):
     gateway: Mapped[str] = mapped_column(Text, primary_key=True)
     gateway_customer_id: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Timestamp]
+
+
+GATEWAY_EVENT_OUTCOMES = ("applied", "unchanged", "unmatched", "ignored")
+
+
+class GatewayEvent(Base):
+    """One event a gateway sent us, kept once by the gateway's own event id: a redelivery (the
+    gateway retries until it sees a 2xx) finds it here and changes nothing a second time."""
+
+    __tablename__ = "gateway_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "gateway", "event_id"),
+        CheckConstraint(
+            "outcome IN ('applied', 'unchanged', 'unmatched', 'ignored')", name="outcome"
+        ),
+    )
+
+    tenant_id: Mapped[TenantId]
+    id: Mapped[ObjectId]
+    gateway: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[Timestamp]
+    # What the event did: changed one of our objects, found it already so, named nothing of ours,
+    # or is a type Hisaab does not act on.
+    outcome: Mapped[str] = mapped_column(Text)
+    object_id: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)

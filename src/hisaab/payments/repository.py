@@ -6,10 +6,17 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
-from hisaab.payments.models import GatewayCustomer, InvoiceDunning, PaymentAttempt, Refund
+from hisaab.payments.models import (
+    GatewayCustomer,
+    GatewayEvent,
+    InvoiceDunning,
+    PaymentAttempt,
+    Refund,
+)
 
 ACTIVE_DUNNING = ("retrying", "action_required")
 
@@ -212,3 +219,47 @@ def refunds_of(session: Session, payment_ids: Collection[str]) -> Sequence[Refun
     return session.scalars(
         select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at)
     ).all()
+
+
+def lock_attempt(session: Session, tenant_id: str, attempt_id: str) -> PaymentAttempt | None:
+    """The try, locked and read afresh: whoever waited for the lock sees the winner's change."""
+    return session.get(
+        PaymentAttempt, (tenant_id, attempt_id), with_for_update=True, populate_existing=True
+    )
+
+
+def lock_refund(session: Session, tenant_id: str, refund_id: str) -> Refund | None:
+    """The refund, locked and read afresh: a second job waits here, then finds it settled."""
+    return session.get(Refund, (tenant_id, refund_id), with_for_update=True, populate_existing=True)
+
+
+def refund_by_gateway_id(session: Session, gateway: str, gateway_refund_id: str) -> Refund | None:
+    return session.scalars(
+        select(Refund).where(
+            Refund.gateway == gateway, Refund.gateway_refund_id == gateway_refund_id
+        )
+    ).first()
+
+
+def claim_gateway_event(session: Session, event: GatewayEvent) -> bool:
+    """Store the event unless the gateway sent it before; whether this call stored it.
+
+    ON CONFLICT rather than a check first: two deliveries of one event at the same moment
+    cannot both see "not yet", the second waits for the first and then finds it.
+    """
+    values = {c.key: getattr(event, c.key) for c in GatewayEvent.__table__.columns}
+    statement = (
+        insert(GatewayEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "gateway", "event_id"])
+        .returning(GatewayEvent.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def gateway_event(session: Session, gateway: str, event_id: str) -> GatewayEvent | None:
+    return session.scalars(
+        select(GatewayEvent).where(
+            GatewayEvent.gateway == gateway, GatewayEvent.event_id == event_id
+        )
+    ).one_or_none()

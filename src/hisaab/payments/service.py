@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.errors import conflict
-from hisaab.core.http import checkpoint
+from hisaab.core.http import checkpoint, in_request
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
@@ -40,7 +40,7 @@ from hisaab.invoicing import collection
 from hisaab.invoicing import service as invoicing
 from hisaab.invoicing.models import Invoice
 from hisaab.jobs import queue
-from hisaab.payments import dunning, links, repository
+from hisaab.payments import dunning, links, notifications, refunds, repository
 from hisaab.payments.gateways.base import (
     ChargeRequest,
     ChargeResult,
@@ -48,6 +48,7 @@ from hisaab.payments.gateways.base import (
     CustomerRequest,
     GatewayConfigurationError,
     PaymentGateway,
+    PaymentLinkRequest,
 )
 from hisaab.payments.gateways.registry import gateway_for
 from hisaab.payments.models import GatewayCustomer, InvoiceDunning, PaymentAttempt
@@ -146,6 +147,8 @@ def _schedule(
     attempt.idempotency_key = _idempotency_key(attempt)
     repository.add(session, attempt)
     session.info.setdefault(_CREATED, set()).add(attempt.id)
+    # Only a request runs its tries itself; elsewhere (a job, a clock advance) the job does.
+    requested = requested and in_request(session)
     if requested:
         session.info.setdefault(_REQUESTED, []).append((invoice.tenant_id, invoice.id))
     if invoice.test_clock_id is None:
@@ -206,10 +209,104 @@ class GatewayCollector:
             _call_off(attempt, now)
         _schedule(session, invoice, reason="manual", at=now, off_session=True, requested=True)
 
+    def refund(
+        self, session: Session, invoice: Invoice, credit_note_id: str, amount: int, now: datetime
+    ) -> None:
+        refunds.start(session, invoice, credit_note_id, amount, now)
+
 
 def install() -> None:
     collection.install(GatewayCollector())
     events.subscribe("customer.updated", _payment_method_changed)
+    # The customer hears of failures, needed approvals and Indian pre-debit notices (only in a
+    # process that has a mailer; see payments.notifications).
+    notifications.install()
+
+
+# --- the customer paying themselves (the pay page, payments.checkout) -----------------------
+
+
+def pay_on_session(session: Session, invoice: Invoice, now: datetime) -> PaymentAttempt:
+    """The customer, present on the pay page, pays the (locked, open) invoice now with their
+    default method; the caller runs it with `collect_requested`.
+
+    On session, so neither the RBI limit nor a pre-debit notice applies: the customer authorises
+    this very payment. Tries the new default's `customer.updated` handler has just made for this
+    invoice (in this transaction, so never sent) and tries still ahead are called off: this one
+    is the invoice's only charge now.
+    """
+    created = session.info.get(_CREATED, set())
+    for attempt in repository.attempts_of(session, invoice.id):
+        if attempt.status == "scheduled" and (attempt.id in created or attempt.scheduled_at > now):
+            _call_off(attempt, now)
+    return _schedule(session, invoice, reason="manual", at=now, off_session=False, requested=True)
+
+
+def start_checkout(
+    session: Session, invoice: Invoice, gateway_name: str, return_url: str
+) -> PaymentAttempt:
+    """The customer pays the (locked, open) invoice on the gateway's own checkout page.
+
+    The try is committed (`checkpoint`) before the gateway is asked, so its id and idempotency
+    key, which the gateway keeps in the checkout's metadata, are never reused for another
+    request. It waits as `requires_action` with the checkout's URL; the gateway's webhook
+    names the checkout (`gateway_charge_id`), and `apply_gateway_outcome` settles it. A
+    gateway that refuses leaves the try `canceled` with its message, and changes nothing else.
+    """
+    now = invoicing.customer_now(session, invoice)
+    attempt = PaymentAttempt(
+        tenant_id=invoice.tenant_id,
+        id=new_id("pay"),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+        attempt_number=repository.next_attempt_number(session, invoice.id),
+        reason="manual",
+        amount=invoice.amount_remaining,
+        currency=invoice.currency,
+        payment_method_id=None,
+        gateway=gateway_name,
+        off_session=False,
+        idempotency_key="",
+        status="requires_action",
+        retryable=False,
+        scheduled_at=now,
+        created_at=now,
+        refunded_amount=0,
+    )
+    attempt.idempotency_key = _idempotency_key(attempt)
+    repository.add(session, attempt)
+    checkpoint(session)
+    customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
+    try:
+        gateway = gateway_for(session, invoice.tenant_id, gateway_name)
+        result = gateway.create_payment_link(
+            PaymentLinkRequest(
+                amount=attempt.amount,
+                currency=attempt.currency,
+                customer_ref=_gateway_customer(session, gateway, customer),
+                idempotency_key=attempt.idempotency_key,
+                description=f"Invoice {invoice.number}",
+                return_url=return_url,
+                metadata={
+                    "hisaab_tenant_id": invoice.tenant_id,
+                    "hisaab_invoice_id": invoice.id,
+                    "hisaab_payment_id": attempt.id,
+                    "invoice_number": invoice.number or "",
+                },
+                customer_name=customer.name,
+                customer_email=customer.email or None,
+            )
+        )
+    except GatewayConfigurationError as exc:
+        attempt.status = "canceled"
+        attempt.completed_at = now
+        attempt.failure_code = "gateway_not_configured"
+        attempt.failure_message = str(exc)
+        return attempt
+    attempt.gateway_charge_id = result.gateway_ref
+    attempt.action_url = result.url
+    return attempt
 
 
 def collect_requested(session: Session) -> None:
@@ -251,6 +348,38 @@ def _run(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datet
         )
         return
     _apply(session, invoice, attempt, _charge(session, invoice, attempt), now)
+
+
+def apply_gateway_outcome(
+    session: Session, gateway: str, charge_id: str, result: ChargeResult
+) -> PaymentAttempt | None:
+    """What a gateway reported later (an inbound webhook) about one of our charges.
+
+    Only a try still waiting for its outcome (`processing`, or `requires_action` the customer
+    then completed) changes: a late `failed` after `succeeded` (events out of order, or
+    delivered twice) changes nothing. A `succeeded` after `failed` of the same charge does
+    apply: the money was taken (Razorpay captures a late authorisation of a failed payment; a
+    Stripe PaymentIntent can be confirmed again), and taken money is never ignored; the
+    invoice is paid by it if it still owes that much, else it shows on the payment alone.
+    None if no try of ours made that charge.
+    """
+    found_attempt = repository.attempt_by_charge(session, gateway, charge_id)
+    if found_attempt is None:
+        return None
+    invoice = invoicing.get(
+        session, found_attempt.tenant_id, found_attempt.invoice_id, for_update=True
+    )
+    attempt = repository.get_attempt(
+        session, found_attempt.tenant_id, found_attempt.id, for_update=True
+    )
+    assert attempt is not None
+    waiting = attempt.status in {"processing", "requires_action"}
+    late_success = attempt.status == "failed" and result.status is ChargeStatus.SUCCEEDED
+    if late_success or (waiting and result.status in {ChargeStatus.SUCCEEDED, ChargeStatus.FAILED}):
+        if late_success:
+            attempt.failure_code = None
+        _apply(session, invoice, attempt, result, invoicing.customer_now(session, invoice))
+    return attempt
 
 
 def _call_off(attempt: PaymentAttempt, now: datetime) -> None:
@@ -368,7 +497,13 @@ def _apply(
 
 
 def _succeeded(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> None:
-    invoicing.record_payment(session, invoice, now)
+    if invoice.status in invoicing.COLLECTIBLE and invoice.amount_remaining == attempt.amount:
+        invoicing.record_payment(session, invoice, now)
+    else:
+        # Only a late outcome can get here (the invoice was settled another way while the
+        # gateway was still processing): the money is real and shows on the payment; the
+        # invoice is not paid twice. Support refunds it at the gateway.
+        log.warning("payment_for_settled_invoice", payment_id=attempt.id, invoice_id=invoice.id)
     record = repository.dunning(session, invoice.id, for_update=True)
     if record is not None and record.state in repository.ACTIVE_DUNNING:
         record.state = "recovered"

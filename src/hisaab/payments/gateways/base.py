@@ -109,6 +109,36 @@ class ChargeResult:
 
 
 @dataclass(frozen=True)
+class PaymentLinkRequest:
+    """A page at the gateway where the customer pays one invoice themselves (on session)."""
+
+    amount: int  # minor units
+    currency: str  # ISO 4217, upper case
+    customer_ref: str  # the gateway's customer id
+    idempotency_key: str
+    description: str
+    return_url: str  # where the gateway sends the customer back (Hisaab's pay page)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    customer_name: str | None = None
+    customer_email: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount <= 0:
+            raise ValueError("amount must be a positive integer of minor units")
+        if not self.idempotency_key:
+            raise ValueError("a payment link needs an idempotency key")
+
+
+@dataclass(frozen=True)
+class PaymentLinkResult:
+    """`gateway_ref` is what the gateway's later webhook names (Checkout Session, Payment Link);
+    None when nothing was created at a gateway (the sandbox pays on Hisaab's own page)."""
+
+    url: str
+    gateway_ref: str | None
+
+
+@dataclass(frozen=True)
 class RefundRequest:
     gateway_charge_id: str
     amount: int  # minor units
@@ -154,6 +184,11 @@ class PaymentGateway(Protocol):
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    def create_payment_link(self, request: PaymentLinkRequest) -> PaymentLinkResult:
+        """Where the customer pays the amount with the gateway's own checkout; raises
+        `GatewayConfigurationError` if the gateway refuses to make one."""
+        ...
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], secret: str, now: datetime

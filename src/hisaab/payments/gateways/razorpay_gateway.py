@@ -36,6 +36,8 @@ from hisaab.payments.gateways.base import (
     CustomerRequest,
     FailureCode,
     GatewayConfigurationError,
+    PaymentLinkRequest,
+    PaymentLinkResult,
     PaymentMethod,
     RefundRequest,
     RefundResult,
@@ -231,6 +233,45 @@ class RazorpayGateway:
                 RefundStatus.FAILED, None, FailureCode.INVALID_REQUEST, message=str(exc)
             )
         return _refund_result(created)
+
+    def create_payment_link(self, request: PaymentLinkRequest) -> PaymentLinkResult:
+        """A Payment Link for the exact amount. Its `reference_id` is the idempotency key (as a
+        receipt), which Razorpay keeps unique: a repeated request finds the link made first."""
+        reference = receipt_for(request.idempotency_key)
+        try:
+            found = self._client.payment_link.all(
+                {"reference_id": reference}, timeout=self._timeout
+            )
+            existing = found.get("payment_links") or found.get("items") or []
+            if existing:
+                return PaymentLinkResult(
+                    url=str(existing[0]["short_url"]), gateway_ref=str(existing[0]["id"])
+                )
+            customer: dict[str, str] = {}
+            if request.customer_name:
+                customer["name"] = request.customer_name
+            if request.customer_email:
+                customer["email"] = request.customer_email
+            created = self._client.payment_link.create(
+                {
+                    "amount": request.amount,
+                    "currency": request.currency.upper(),
+                    "accept_partial": False,
+                    "reference_id": reference,
+                    "description": request.description,
+                    "customer": customer,
+                    # Hisaab mails the customer itself; Razorpay's own notices would repeat it.
+                    "notify": {"sms": False, "email": False},
+                    "reminder_enable": False,
+                    "notes": dict(request.metadata),
+                    "callback_url": request.return_url,
+                    "callback_method": "get",
+                },
+                timeout=self._timeout,
+            )
+        except (*_TRANSIENT, BadRequestError) as exc:
+            raise GatewayConfigurationError(f"Razorpay: {exc}") from exc
+        return PaymentLinkResult(url=str(created["short_url"]), gateway_ref=str(created["id"]))
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], secret: str, now: datetime

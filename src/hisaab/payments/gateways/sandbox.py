@@ -24,6 +24,8 @@ from hisaab.payments.gateways.base import (
     CustomerRequest,
     FailureCode,
     GatewayConfigurationError,
+    PaymentLinkRequest,
+    PaymentLinkResult,
     PaymentMethod,
     RefundRequest,
     RefundResult,
@@ -131,6 +133,11 @@ class SandboxGateway:
             )
         refund_id = f"re_sandbox_{_digest('refund', request.idempotency_key)}"
         return RefundResult(RefundStatus.SUCCEEDED, refund_id)
+
+    def create_payment_link(self, request: PaymentLinkRequest) -> PaymentLinkResult:
+        """The sandbox has no checkout of its own: the customer pays on Hisaab's page, choosing
+        a test token there."""
+        return PaymentLinkResult(url=request.return_url, gateway_ref=None)
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], secret: str, now: datetime

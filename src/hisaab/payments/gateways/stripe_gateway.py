@@ -24,6 +24,8 @@ from hisaab.payments.gateways.base import (
     CustomerRequest,
     FailureCode,
     GatewayConfigurationError,
+    PaymentLinkRequest,
+    PaymentLinkResult,
     PaymentMethod,
     RefundRequest,
     RefundResult,
@@ -169,6 +171,44 @@ class StripeGateway:
             "canceled": RefundStatus.FAILED,
         }.get(refund.status or "", RefundStatus.PENDING)
         return RefundResult(status, refund.id)
+
+    def create_payment_link(self, request: PaymentLinkRequest) -> PaymentLinkResult:
+        """A Checkout Session in payment mode for the exact amount: the customer is present, so
+        Stripe runs 3-D Secure (or any redirect method) itself. The PaymentIntent carries the
+        same metadata, so its webhooks name the Hisaab invoice and payment too."""
+        metadata = dict(request.metadata)
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "customer": request.customer_ref,
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": request.amount,
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata, "description": request.description},
+            "success_url": request.return_url,
+            "cancel_url": request.return_url,
+        }
+        if "hisaab_invoice_id" in metadata:
+            params["client_reference_id"] = metadata["hisaab_invoice_id"]
+        try:
+            session = self._client.v1.checkout.sessions.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": request.idempotency_key},
+            )
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayConfigurationError(f"Stripe rejected the credentials: {exc}") from exc
+        except stripe.StripeError as exc:
+            raise GatewayConfigurationError(f"Stripe: {exc.user_message or exc}") from exc
+        if not session.url:
+            raise GatewayConfigurationError("Stripe returned a Checkout Session without a URL")
+        return PaymentLinkResult(url=session.url, gateway_ref=session.id)
 
     def verify_webhook(
         self, payload: bytes, headers: Mapping[str, str], secret: str, now: datetime
