@@ -28,6 +28,7 @@ from hisaab.jobs import queue, runtime
 from hisaab.ledger import verify as ledger_verify
 from hisaab.mail import service as mail
 from hisaab.observability import configure_logging
+from hisaab.payments import links as payment_links
 from hisaab.payments import service as payments
 from hisaab.payments.gateways import registry as gateway_registry
 from hisaab.settings import Settings, SettingsError, database_urls, load_settings
@@ -116,6 +117,12 @@ def _configure_gateways(settings: Settings) -> None:
     gateway_registry.configure(
         gateway_registry.ApiBases(settings.stripe_api_base, settings.razorpay_api_base)
     )
+    payment_links.configure(settings.public_url or f"http://{settings.host}:{settings.port}")
+
+
+def _configure_public_url(settings: Settings, host: str, port: int) -> None:
+    """The API process knows the address it really listens on (`--host`, `--port`)."""
+    payment_links.configure(settings.public_url or f"http://{host}:{port}")
 
 
 def _configure_mail(settings: Settings) -> None:
@@ -139,6 +146,7 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
     runtime.configure(database)
     _configure_secrets(env.settings)
     _configure_gateways(env.settings)
+    _configure_public_url(env.settings, host, port)
     _configure_mail(env.settings)
     app = create_app(database, _admin_token(env.settings), env.settings.max_body_bytes)
     server = _Server(

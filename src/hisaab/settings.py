@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Where emails go: smtp://user:pass@host:587 or smtps://… (README). "
         "Unset: written as .eml files to <data_dir>/outbox.",
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="Where customers reach this deployment (the pay links in emails and the "
+        "gateways' return URLs), e.g. https://billing.example.com. Unset: http://host:port.",
+    )
     stripe_api_base: str | None = Field(
         default=None,
         pattern=r"^https?://[^\s/]+(/\S*)?$",

@@ -14,6 +14,14 @@ from hisaab.payments.gateways import registry
 from tests.conftest import TenantHandle
 from tests.e2e.billing import Billing
 from tests.payments.fakes import FakeRazorpay, FakeStripe, serve
+from tests.payments.test_inbound_webhooks import (
+    RAZORPAY_SECRET,
+    STRIPE_SECRET,
+    _razorpay_event,
+    _razorpay_post,
+    _stripe_event,
+    _stripe_post,
+)
 
 PRO = 200000  # ₹2,000.00
 
@@ -167,9 +175,15 @@ def test_stripe_and_razorpay_tenants_are_sent_to_the_gateways_checkout(
 ) -> None:
     stripe, razorpay = gateway_apis
     credentials = (
-        {"stripe": {"secret_key": stripe.api_key}}
+        {"stripe": {"secret_key": stripe.api_key, "webhook_secret": STRIPE_SECRET}}
         if gateway == "stripe"
-        else {"razorpay": {"key_id": razorpay.key_id, "key_secret": razorpay.key_secret}}
+        else {
+            "razorpay": {
+                "key_id": razorpay.key_id,
+                "key_secret": razorpay.key_secret,
+                "webhook_secret": RAZORPAY_SECRET,
+            }
+        }
     )
     response = tenant.http.patch("/v1/tenant", json={"gateways": credentials})
     assert response.status_code == 200, response.text
@@ -208,3 +222,20 @@ def test_stripe_and_razorpay_tenants_are_sent_to_the_gateways_checkout(
         assert link["notes"]["hisaab_invoice_id"] == invoice_id
         assert back_to_page(link["callback_url"]) == (tenant.id, invoice_id)
     assert billing.get(f"/v1/invoices/{invoice_id}")["status"] == "open", "until the webhook"
+
+    # The customer pays on the gateway's page; the gateway tells us by webhook.
+    if gateway == "stripe":
+        paid_session = {**session, "payment_status": "paid", "status": "complete"}
+        answer = _stripe_post(
+            client, tenant.id, _stripe_event("checkout.session.completed", paid_session)
+        )
+    else:
+        paid_link = {**link, "status": "paid", "amount_paid": PRO}
+        payload = _razorpay_event("payment_link.paid", payment_link=paid_link)
+        answer = _razorpay_post(client, tenant.id, payload, "evt_link_paid_1")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "applied"
+    paid = billing.get(f"/v1/invoices/{invoice_id}")
+    assert (paid["status"], paid["amount_paid"]) == ("paid", PRO)
+    [done] = billing.get("/v1/payments", invoice_id=invoice_id)["data"]
+    assert done["status"] == "succeeded"

@@ -594,3 +594,38 @@ def test_an_invoice_paid_out_of_band_is_refunded_outside_hisaab(
     assert note.json()["refunded"] == AMOUNT
     run_jobs()
     assert fake_stripe.refunds == {}
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "failure"),
+    [
+        ("token_upi_success", "paid", None),
+        ("token_card_insufficient", "open", "insufficient_funds"),
+    ],
+)
+def test_razorpay_recurring_charge_end_to_end(
+    merchant: TenantHandle,
+    fake_razorpay: FakeRazorpay,
+    run_jobs: Any,
+    token: str,
+    status: str,
+    failure: str | None,
+) -> None:
+    """A customer with a Razorpay token (and the phone number Razorpay requires) is charged
+    through the SDK against the fake: an order, then a recurring payment."""
+    billing = Billing(merchant, run_jobs, payment_method=None)
+    customer = billing.customer(None, country="US", phone="+14155550123")
+    method = {"gateway": "razorpay", "token": token, "default": True}
+    billing.post(f"/v1/customers/{customer}/payment_methods", method, 201)
+    sub = billing.subscribe(customer, billing.plan("pro", AMOUNT))
+    invoice = _invoice(merchant, sub["latest_invoice_id"])
+    assert invoice["status"] == status
+    payment = billing.get("/v1/payments", invoice_id=invoice["id"])["data"][-1]
+    assert (payment["attempt_number"], payment["gateway"]) == (1, "razorpay")
+    assert payment["failure_code"] == failure
+    assert payment["gateway_charge_id"] in fake_razorpay.payments
+    assert fake_razorpay.charges_created == 1
+    [charge] = fake_razorpay.payments.values()
+    assert charge["amount"] == invoice["total"]
+    [recurring] = [r for r in fake_razorpay.requests if r.path == "/v1/payments/create/recurring"]
+    assert recurring.body["contact"] == "+14155550123"

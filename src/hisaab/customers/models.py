@@ -53,6 +53,7 @@ class Customer(Base):
     id: Mapped[ObjectId]
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
     # The tenant's own id for the customer, to find it without keeping ours.
     external_id: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str] = mapped_column(Text)

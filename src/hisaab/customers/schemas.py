@@ -27,6 +27,12 @@ PaymentMethodType = Literal["card", "upi"]
 class CustomerCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+        examples=["+919876543210"],
+        description="E.164. Razorpay needs it for recurring charges (UPI AutoPay, cards).",
+    )
     external_id: str | None = Field(
         default=None,
         min_length=1,
@@ -72,6 +78,12 @@ class CustomerUpdate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+        examples=["+919876543210"],
+        description="E.164. Razorpay needs it for recurring charges (UPI AutoPay, cards).",
+    )
     external_id: str | None = Field(default=None, min_length=1, max_length=200)
     country: str | None = Field(default=None, min_length=2, max_length=2)
     state: str | None = Field(default=None, max_length=6)
@@ -115,6 +127,7 @@ class CustomerOut(BaseModel):
     id: str
     name: str
     email: str
+    phone: str | None
     external_id: str | None
     country: str
     state: str | None

@@ -42,6 +42,7 @@ def present(customer: Customer) -> CustomerOut:
         id=customer.id,
         name=customer.name,
         email=customer.email,
+        phone=customer.phone,
         external_id=customer.external_id,
         country=customer.country,
         state=customer.state,
@@ -115,6 +116,7 @@ def create_customer(
         id=new_id("cus"),
         name=data.name,
         email=data.email,
+        phone=data.phone,
         external_id=data.external_id,
         country=identity.country,
         state=identity.state,
@@ -236,6 +238,8 @@ def update_customer(
         customer.name = patch.name
     if patch.email is not None:
         customer.email = patch.email
+    if "phone" in fields:
+        customer.phone = patch.phone
     if "external_id" in fields:
         customer.external_id = patch.external_id
     if "address" in fields:

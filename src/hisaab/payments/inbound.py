@@ -295,6 +295,19 @@ def _stripe_dispute(session: Session, tenant_id: str, event: WebhookEvent) -> Ou
 # --- Razorpay --------------------------------------------------------------------------------
 
 
+def _stripe_checkout_completed(session: Session, tenant_id: str, event: WebhookEvent) -> Outcome:
+    """The customer paid on the Checkout page the pay link sent them to: the try waiting as
+    `requires_action` recorded the Checkout Session's id as its charge."""
+    checkout = _object(event)
+    if checkout.get("payment_status") != "paid":
+        return Outcome("ignored", detail="the checkout is not paid yet")
+    checkout_id = str(checkout.get("id", ""))
+    result = ChargeResult(ChargeStatus.SUCCEEDED, checkout_id)
+    return _charge_outcome(
+        session, tenant_id, "stripe", checkout_id, result, _metadata(checkout, "metadata")
+    )
+
+
 def _entity(event: WebhookEvent, name: str) -> Mapping[str, Any]:
     wrapper = event.data.get(name)
     found = wrapper.get("entity") if isinstance(wrapper, Mapping) else None
@@ -320,6 +333,18 @@ def _razorpay_payment(session: Session, tenant_id: str, event: WebhookEvent) -> 
         result,
         _metadata(payment, "notes"),
         (str(order),) if order else (),
+    )
+
+
+def _razorpay_link_paid(session: Session, tenant_id: str, event: WebhookEvent) -> Outcome:
+    """The customer paid through the Payment Link the pay page created (its id is the try's
+    charge)."""
+    link = _entity(event, "payment_link")
+    if not link.get("id"):
+        return Outcome("unmatched", detail="the event names no payment link")
+    result = ChargeResult(ChargeStatus.SUCCEEDED, str(link["id"]))
+    return _charge_outcome(
+        session, tenant_id, "razorpay", str(link["id"]), result, _metadata(link, "notes")
     )
 
 
@@ -365,6 +390,7 @@ _HANDLERS: dict[str, dict[str, Handler]] = {
     "stripe": {
         "payment_intent.succeeded": _stripe_intent_succeeded,
         "payment_intent.payment_failed": _stripe_intent_failed,
+        "checkout.session.completed": _stripe_checkout_completed,
         "charge.refunded": _stripe_charge_refunded,
         "refund.created": _stripe_refund,
         "refund.updated": _stripe_refund,
@@ -374,6 +400,7 @@ _HANDLERS: dict[str, dict[str, Handler]] = {
     "razorpay": {
         "payment.captured": _razorpay_payment,
         "payment.failed": _razorpay_payment,
+        "payment_link.paid": _razorpay_link_paid,
         "refund.processed": _razorpay_refund,
         "refund.failed": _razorpay_refund,
         "payment.dispute.created": _razorpay_dispute,

@@ -431,6 +431,7 @@ def _charge(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> Char
                 "invoice_number": invoice.number or "",
             },
             customer_email=customer.email,
+            customer_phone=customer.phone,
         )
     )
 
@@ -456,6 +457,7 @@ def _gateway_customer(session: Session, gateway: PaymentGateway, customer: Custo
             reference=customer.id,
             name=customer.name,
             email=customer.email,
+            phone=customer.phone,
             idempotency_key=f"hisaab-customer-{customer.tenant_id}-{customer.id}",
         )
     )

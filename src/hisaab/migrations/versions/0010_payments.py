@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("gateways", postgresql.JSONB(), nullable=False, server_default="{}"),
     )
     op.alter_column("tenants", "gateways", server_default=None)
+    # Razorpay's recurring payments need the customer's phone number.
+    op.add_column("customers", sa.Column("phone", sa.Text(), nullable=True))
     op.create_table(
         "payment_attempts",
         sa.Column("tenant_id", sa.Text(), nullable=False),
@@ -182,4 +184,5 @@ def downgrade() -> None:
     op.drop_table("invoice_dunning")
     op.drop_table("refunds")
     op.drop_table("payment_attempts")
+    op.drop_column("customers", "phone")
     op.drop_column("tenants", "gateways")
