@@ -21,19 +21,14 @@ rendered by the send job, not here: finalizing an invoice stays fast and never f
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from sqlalchemy.orm import Session
 
-from hisaab.core.money import Money
 from hisaab.invoicing.rendering import service as rendering
+from hisaab.mail import letters
 from hisaab.mail import service as mail
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
@@ -41,7 +36,6 @@ from hisaab.webhooks.models import Event
 
 INVOICE_PDF = "invoice_pdf"
 CREDIT_NOTE_PDF = "credit_note_pdf"
-DEFAULT_LANGUAGE = "en"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -179,8 +173,8 @@ def invoice_finalized(session: Session, event: Event) -> None:
     invoice: dict[str, Any] = event.data["object"]
     if invoice["total"] == 0:
         return
-    writer = _Writer.for_(session, event.tenant_id, invoice["customer"])
-    money = writer.money_in(invoice["currency"])
+    writer = _letter(session, event.tenant_id, invoice["customer"])
+    money = partial(_amount, writer, invoice["currency"])
     lines = [writer.text("invoice.intro", number=invoice["number"], total=money(invoice["total"]))]
     if invoice["total"] < 0:
         lines.append(writer.text("invoice.net_credit", amount=money(-invoice["total"])))
@@ -192,34 +186,38 @@ def invoice_finalized(session: Session, event: Event) -> None:
                 writer.text("invoice.credit_applied", amount=money(invoice["credit_applied"]))
             )
         if invoice["collection_method"] == "send_invoice" and invoice["due_at"]:
-            due = writer.date(invoice["due_at"])
+            due = writer.date(_day(invoice["due_at"]))
             lines.append(writer.text("invoice.due", amount=money(invoice["amount_due"]), date=due))
         else:
             lines.append(writer.text("invoice.auto", amount=money(invoice["amount_due"])))
     subject = writer.text("invoice.subject", number=invoice["number"], seller=writer.seller)
-    writer.submit(session, event, "invoice", invoice["id"], subject, lines, INVOICE_PDF)
+    writer.submit(
+        session, event, "invoice", invoice["id"], subject, lines, _pdf(INVOICE_PDF, invoice["id"])
+    )
 
 
 def invoice_paid(session: Session, event: Event) -> None:
     invoice: dict[str, Any] = event.data["object"]
     if invoice["amount_paid"] <= 0:
         return
-    writer = _Writer.for_(session, event.tenant_id, invoice["customer"])
-    money = writer.money_in(invoice["currency"])
+    writer = _letter(session, event.tenant_id, invoice["customer"])
+    money = partial(_amount, writer, invoice["currency"])
     lines = [
         writer.text("receipt.intro", amount=money(invoice["amount_paid"]), number=invoice["number"])
     ]
     if invoice.get("paid_at"):
-        lines.append(writer.text("receipt.date", date=writer.date(invoice["paid_at"])))
+        lines.append(writer.text("receipt.date", date=writer.date(_day(invoice["paid_at"]))))
     lines.append(writer.text("receipt.attached"))
     subject = writer.text("receipt.subject", number=invoice["number"], seller=writer.seller)
-    writer.submit(session, event, "receipt", invoice["id"], subject, lines, INVOICE_PDF)
+    writer.submit(
+        session, event, "receipt", invoice["id"], subject, lines, _pdf(INVOICE_PDF, invoice["id"])
+    )
 
 
 def credit_note_created(session: Session, event: Event) -> None:
     note: dict[str, Any] = event.data["object"]
-    writer = _Writer.for_(session, event.tenant_id, note.get("customer") or {})
-    money = writer.money_in(note["currency"])
+    writer = _letter(session, event.tenant_id, note.get("customer") or {})
+    money = partial(_amount, writer, note["currency"])
     invoice_number = note.get("invoice_number") or note["invoice_id"]
     lines = [
         writer.text(
@@ -237,112 +235,33 @@ def credit_note_created(session: Session, event: Event) -> None:
         if note.get(field, 0) > 0:
             lines.append(writer.text(key, amount=money(note[field]), invoice_number=invoice_number))
     subject = writer.text("credit_note.subject", number=note["number"], seller=writer.seller)
-    writer.submit(session, event, "credit_note", note["id"], subject, lines, CREDIT_NOTE_PDF)
+    writer.submit(
+        session, event, "credit_note", note["id"], subject, lines, _pdf(CREDIT_NOTE_PDF, note["id"])
+    )
 
 
 # --- writing ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Writer:
-    """One email's language, formatting locale and sender, from the customer snapshot on the
-    document (who the customer was when it was issued) and the tenant as it is now."""
-
-    language: str
-    locale: str
-    timezone: ZoneInfo
-    seller: str
-    reply_to: str | None
-    to_address: str | None
-    to_name: str | None
-
-    @classmethod
-    def for_(cls, session: Session, tenant_id: str, customer: dict[str, Any]) -> _Writer:
-        tenant = tenants.get_tenant(session, tenant_id)
-        language, locale = _language(str(customer.get("locale") or DEFAULT_LANGUAGE))
-        return cls(
-            language=language,
-            locale=locale,
-            timezone=ZoneInfo(tenant.timezone),
-            seller=tenant.name,
-            reply_to=tenant.email,
-            to_address=customer.get("email") or None,
-            to_name=customer.get("name") or None,
-        )
-
-    def text(self, key: str, **values: str) -> str:
-        return TEXTS[self.language][key].format(**values)
-
-    def money_in(self, currency: str) -> Callable[[int], str]:
-        def format_amount(amount: int) -> str:
-            return Money(amount, currency).format(self.locale)
-
-        return format_amount
-
-    def date(self, timestamp: str) -> str:
-        day = datetime.fromisoformat(timestamp).astimezone(self.timezone).date()
-        return str(format_date(day, format="long", locale=self.locale))
-
-    def submit(
-        self,
-        session: Session,
-        event: Event,
-        kind: str,
-        document_id: str,
-        subject: str,
-        lines: list[str],
-        attachment: str,
-    ) -> None:
-        greeting = self.text("greeting", name=self.to_name or "").replace(" ,", ",")
-        paragraphs = [greeting, *lines]
-        if self.reply_to:
-            paragraphs.append(self.text("questions"))
-        closing = [self.text("closing"), self.seller]
-        mail.submit(
-            session,
-            event.tenant_id,
-            mail.Draft(
-                kind=kind,
-                event_id=event.id,
-                document_id=document_id,
-                locale=self.locale,
-                to_address=self.to_address,
-                to_name=self.to_name,
-                from_name=self.seller,
-                reply_to=self.reply_to,
-                subject=subject,
-                text_body="\n\n".join([*paragraphs, "\n".join(closing)]) + "\n",
-                html_body=_html(self.language, subject, paragraphs, closing),
-                attachments=(mail.AttachmentRef(attachment, document_id),),
-            ),
-            event.created_at,
-        )
-
-
-def _language(locale: str) -> tuple[str, str]:
-    """(language of the texts, locale for numbers and dates): a locale whose language has no
-    texts is written in English, with English formatting to match."""
-    try:
-        parsed = Locale.parse(locale.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
-    if parsed.language not in TEXTS:
-        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
-    return parsed.language, str(parsed)
-
-
-def _html(language: str, subject: str, paragraphs: list[str], closing: list[str]) -> str:
-    """Plain, inline-styled HTML: mail clients drop <style> blocks and external CSS."""
-    body = "\n".join(f'<p style="margin:0 0 16px">{html.escape(p)}</p>' for p in paragraphs)
-    sign = "<br>".join(html.escape(line) for line in closing)
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{language}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(subject)}</title></head>\n"
-        '<body style="margin:0;padding:24px;background:#ffffff;color:#1f2328;'
-        "font-family:'Noto Sans','Noto Sans Devanagari','Segoe UI',Roboto,Arial,sans-serif;"
-        'font-size:15px;line-height:1.5">\n'
-        f'<div style="max-width:600px">\n{body}\n'
-        f'<p style="margin:24px 0 0">{sign}</p>\n</div>\n</body></html>\n'
+def _letter(session: Session, tenant_id: str, customer: dict[str, Any]) -> letters.Letter:
+    """From the customer snapshot on the document (who the customer was when it was issued) and
+    the tenant as it is now."""
+    return letters.Letter.to(
+        TEXTS,
+        tenants.get_tenant(session, tenant_id),
+        customer.get("locale"),
+        customer.get("email"),
+        customer.get("name"),
     )
+
+
+def _day(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
+
+
+def _amount(writer: letters.Letter, currency: str, amount: int) -> str:
+    return writer.money(amount, currency)
+
+
+def _pdf(kind: str, document_id: str) -> tuple[mail.AttachmentRef, ...]:
+    return (mail.AttachmentRef(kind, document_id),)

@@ -24,28 +24,20 @@ installed by `payments.service.install`, which every process calls.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time
 from sqlalchemy.orm import Session
 
-from hisaab.core.money import Money
 from hisaab.customers import service as customers
 from hisaab.invoicing import service as invoicing
 from hisaab.invoicing.models import Invoice
+from hisaab.mail import letters
 from hisaab.mail import service as mail
 from hisaab.payments import links, repository
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
 from hisaab.webhooks.models import Event
-
-DEFAULT_LANGUAGE = "en"
-LANGUAGES = ("en", "hi", "de", "fr")
 
 # Normalised failure codes (gateways.base.FailureCode, and the service's own refusals) → the
 # plain-words reason a customer is told.
@@ -226,15 +218,8 @@ def uninstall() -> None:
 
 
 def language_of(locale: str) -> tuple[str, str]:
-    """(language of the texts, locale for numbers and dates): a locale whose language has no
-    texts is written in English, with English formatting to match."""
-    try:
-        parsed = Locale.parse(locale.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
-    if parsed.language not in TEXTS:
-        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
-    return parsed.language, str(parsed)
+    """(language of the texts, locale for numbers and dates) for this module's texts."""
+    return letters.language_of(locale, TEXTS)
 
 
 def reason(language: str, failure_code: str | None) -> str:
@@ -324,7 +309,7 @@ def _mail_configured() -> bool:
 
 def _invoice(
     session: Session, event: Event, payment: dict[str, Any]
-) -> tuple[Invoice, _Writer] | None:
+) -> tuple[Invoice, letters.Letter] | None:
     """The invoice the payment is for, and the email's writer; None when nothing is to be
     mailed (no mailer in this process, or the invoice no longer waits for money)."""
     if not _mail_configured():
@@ -332,7 +317,16 @@ def _invoice(
     invoice = invoicing.get(session, event.tenant_id, payment["invoice_id"])
     if invoice.status != "open":
         return None
-    return invoice, _Writer.for_(session, event.tenant_id, invoice.customer_id)
+    # The customer as they are now: a dunning email goes to the address they use today.
+    customer = customers.get_customer(session, event.tenant_id, invoice.customer_id)
+    letter = letters.Letter.to(
+        TEXTS,
+        tenants.get_tenant(session, event.tenant_id),
+        customer.locale,
+        customer.email,
+        customer.name,
+    )
+    return invoice, letter
 
 
 def _link(invoice: Invoice, payment: dict[str, Any]) -> str:
@@ -340,109 +334,3 @@ def _link(invoice: Invoice, payment: dict[str, Any]) -> str:
     if isinstance(action_url, str) and action_url:
         return action_url
     return links.invoice_link(invoice.tenant_id, invoice.id)
-
-
-# --- writing ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Writer:
-    """One email's language, formatting locale and sender: the customer as they are now (a
-    dunning email goes to the address they use today) and the tenant as it is now."""
-
-    language: str
-    locale: str
-    timezone: ZoneInfo
-    seller: str
-    reply_to: str | None
-    to_address: str | None
-    to_name: str | None
-
-    @classmethod
-    def for_(cls, session: Session, tenant_id: str, customer_id: str) -> _Writer:
-        tenant = tenants.get_tenant(session, tenant_id)
-        customer = customers.get_customer(session, tenant_id, customer_id)
-        language, locale = language_of(customer.locale or DEFAULT_LANGUAGE)
-        return cls(
-            language=language,
-            locale=locale,
-            timezone=ZoneInfo(tenant.timezone),
-            seller=tenant.name,
-            reply_to=tenant.email,
-            to_address=customer.email or None,
-            to_name=customer.name or None,
-        )
-
-    def text(self, key: str, **values: str) -> str:
-        return TEXTS[self.language][key].format(**values)
-
-    def money(self, amount: int, currency: str) -> str:
-        return Money(amount, currency).format(self.locale)
-
-    def date(self, at: datetime) -> str:
-        return str(format_date(at.astimezone(self.timezone).date(), "long", locale=self.locale))
-
-    def date_time(self, at: datetime) -> str:
-        """Date, time and zone abbreviation (IST): a debit's time must be unambiguous."""
-        local = at.astimezone(self.timezone)
-        time = format_time(local.time(), "short", locale=self.locale)
-        return f"{self.date(at)}, {time} {local.tzname()}"
-
-    def submit(
-        self,
-        session: Session,
-        event: Event,
-        kind: str,
-        invoice_id: str,
-        subject: str,
-        lines: list[str],
-    ) -> None:
-        greeting = self.text("greeting", name=self.to_name or "").replace(" ,", ",")
-        paragraphs = [greeting, *lines]
-        if self.reply_to:
-            paragraphs.append(self.text("questions"))
-        closing = [self.text("closing"), self.seller]
-        mail.submit(
-            session,
-            event.tenant_id,
-            mail.Draft(
-                kind=kind,
-                event_id=event.id,
-                document_id=invoice_id,
-                locale=self.locale,
-                to_address=self.to_address,
-                to_name=self.to_name,
-                from_name=self.seller,
-                reply_to=self.reply_to,
-                subject=subject,
-                text_body="\n\n".join([*paragraphs, "\n".join(closing)]) + "\n",
-                html_body=_html(self.language, subject, paragraphs, closing),
-            ),
-            event.created_at,
-        )
-
-
-def _html(language: str, subject: str, paragraphs: list[str], closing: list[str]) -> str:
-    """Plain, inline-styled HTML (mail clients drop <style> blocks); the pay link is a link."""
-    body = "\n".join(f'<p style="margin:0 0 16px">{_linked(p)}</p>' for p in paragraphs)
-    sign = "<br>".join(html.escape(line) for line in closing)
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{language}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(subject)}</title></head>\n"
-        '<body style="margin:0;padding:24px;background:#ffffff;color:#1f2328;'
-        "font-family:'Noto Sans','Noto Sans Devanagari','Segoe UI',Roboto,Arial,sans-serif;"
-        'font-size:15px;line-height:1.5">\n'
-        f'<div style="max-width:600px">\n{body}\n'
-        f'<p style="margin:24px 0 0">{sign}</p>\n</div>\n</body></html>\n'
-    )
-
-
-def _linked(paragraph: str) -> str:
-    """The paragraph escaped, with the URL that ends it (the pay link) made clickable."""
-    head, sep, url = paragraph.rpartition(" ")
-    if sep and url.startswith(("http://", "https://")):
-        href = html.escape(url, quote=True)
-        return f'{html.escape(head)} <a href="{href}" style="color:#0b57d0">{href}</a>'
-    return html.escape(paragraph)

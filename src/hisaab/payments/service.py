@@ -113,6 +113,43 @@ def _idempotency_key(attempt: PaymentAttempt) -> str:
     return f"hisaab-{digest[:40]}"
 
 
+def _new_attempt(
+    session: Session,
+    invoice: Invoice,
+    *,
+    reason: str,
+    at: datetime,
+    off_session: bool,
+    status: str,
+    payment_method_id: str | None,
+    gateway: str | None,
+) -> PaymentAttempt:
+    """The next try of the invoice, for all it still owes, with its idempotency key."""
+    attempt = PaymentAttempt(
+        tenant_id=invoice.tenant_id,
+        id=new_id("pay"),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+        attempt_number=repository.next_attempt_number(session, invoice.id),
+        reason=reason,
+        amount=invoice.amount_remaining,
+        currency=invoice.currency,
+        payment_method_id=payment_method_id,
+        gateway=gateway,
+        off_session=off_session,
+        idempotency_key="",
+        status=status,
+        retryable=False,
+        scheduled_at=at,
+        created_at=at,
+        refunded_amount=0,
+    )
+    attempt.idempotency_key = _idempotency_key(attempt)
+    repository.add(session, attempt)
+    return attempt
+
+
 def _schedule(
     session: Session,
     invoice: Invoice,
@@ -124,28 +161,16 @@ def _schedule(
 ) -> PaymentAttempt:
     """A new try for what the invoice still owes, with the customer's default method now."""
     method = customers.default_payment_method(session, invoice.tenant_id, invoice.customer_id)
-    attempt = PaymentAttempt(
-        tenant_id=invoice.tenant_id,
-        id=new_id("pay"),
-        invoice_id=invoice.id,
-        customer_id=invoice.customer_id,
-        test_clock_id=invoice.test_clock_id,
-        attempt_number=repository.next_attempt_number(session, invoice.id),
+    attempt = _new_attempt(
+        session,
+        invoice,
         reason=reason,
-        amount=invoice.amount_remaining,
-        currency=invoice.currency,
+        at=at,
+        off_session=off_session,
+        status="scheduled",
         payment_method_id=method.id if method else None,
         gateway=method.gateway if method else None,
-        off_session=off_session,
-        idempotency_key="",
-        status="scheduled",
-        retryable=False,
-        scheduled_at=at,
-        created_at=at,
-        refunded_amount=0,
     )
-    attempt.idempotency_key = _idempotency_key(attempt)
-    repository.add(session, attempt)
     session.info.setdefault(_CREATED, set()).add(attempt.id)
     # Only a request runs its tries itself; elsewhere (a job, a clock advance) the job does.
     requested = requested and in_request(session)
@@ -254,28 +279,16 @@ def start_checkout(
     gateway that refuses leaves the try `canceled` with its message, and changes nothing else.
     """
     now = invoicing.customer_now(session, invoice)
-    attempt = PaymentAttempt(
-        tenant_id=invoice.tenant_id,
-        id=new_id("pay"),
-        invoice_id=invoice.id,
-        customer_id=invoice.customer_id,
-        test_clock_id=invoice.test_clock_id,
-        attempt_number=repository.next_attempt_number(session, invoice.id),
+    attempt = _new_attempt(
+        session,
+        invoice,
         reason="manual",
-        amount=invoice.amount_remaining,
-        currency=invoice.currency,
+        at=now,
+        off_session=False,
+        status="requires_action",
         payment_method_id=None,
         gateway=gateway_name,
-        off_session=False,
-        idempotency_key="",
-        status="requires_action",
-        retryable=False,
-        scheduled_at=now,
-        created_at=now,
-        refunded_amount=0,
     )
-    attempt.idempotency_key = _idempotency_key(attempt)
-    repository.add(session, attempt)
     checkpoint(session)
     customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
     try:

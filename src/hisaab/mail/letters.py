@@ -1,0 +1,162 @@
+"""Writing a customer email: its language, how it formats money and dates, its sender, and the
+message itself (plain text and inline-styled HTML), for every domain that mails customers.
+
+Each domain keeps its own texts (a table of language → key → template); the letter picks the
+customer's language from them, or English with English formatting when they have none.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+
+from hisaab.core.money import Money
+from hisaab.mail import service as mail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hisaab.webhooks.models import Event
+
+DEFAULT_LANGUAGE = "en"
+Texts = Mapping[str, Mapping[str, str]]
+
+
+def language_of(locale: str, texts: Texts) -> tuple[str, str]:
+    """(language of the texts, locale for numbers and dates): a locale whose language has no
+    texts is written in English, with English formatting to match."""
+    try:
+        parsed = Locale.parse(locale.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
+    if parsed.language not in texts:
+        return DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
+    return parsed.language, str(parsed)
+
+
+class Sender(Protocol):
+    """The tenant a letter is from (its row, as tenants.service returns it)."""
+
+    name: str
+    email: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One email to one customer from one tenant."""
+
+    texts: Texts
+    language: str
+    locale: str
+    timezone: ZoneInfo
+    seller: str
+    reply_to: str | None
+    to_address: str | None
+    to_name: str | None
+
+    @classmethod
+    def to(
+        cls,
+        texts: Texts,
+        sender: Sender,
+        locale: str | None,
+        email: str | None,
+        name: str | None,
+    ) -> Letter:
+        language, formatting = language_of(locale or DEFAULT_LANGUAGE, texts)
+        return cls(
+            texts=texts,
+            language=language,
+            locale=formatting,
+            timezone=ZoneInfo(sender.timezone),
+            seller=sender.name,
+            reply_to=sender.email,
+            to_address=email or None,
+            to_name=name or None,
+        )
+
+    def text(self, key: str, **values: str) -> str:
+        return self.texts[self.language][key].format(**values)
+
+    def money(self, amount: int, currency: str) -> str:
+        return Money(amount, currency).format(self.locale)
+
+    def date(self, at: datetime) -> str:
+        """The day as the tenant's calendar shows it."""
+        return str(format_date(at.astimezone(self.timezone).date(), "long", locale=self.locale))
+
+    def date_time(self, at: datetime) -> str:
+        """Date, time and zone abbreviation (IST): when money moves, the time is unambiguous."""
+        local = at.astimezone(self.timezone)
+        time = format_time(local.time(), "short", locale=self.locale)
+        return f"{self.date(at)}, {time} {local.tzname()}"
+
+    def submit(
+        self,
+        session: Session,
+        event: Event,
+        kind: str,
+        document_id: str,
+        subject: str,
+        lines: list[str],
+        attachments: tuple[mail.AttachmentRef, ...] = (),
+    ) -> None:
+        """Record the message (once per event and kind) with its send job."""
+        greeting = self.text("greeting", name=self.to_name or "").replace(" ,", ",")
+        paragraphs = [greeting, *lines]
+        if self.reply_to:
+            paragraphs.append(self.text("questions"))
+        closing = [self.text("closing"), self.seller]
+        mail.submit(
+            session,
+            event.tenant_id,
+            mail.Draft(
+                kind=kind,
+                event_id=event.id,
+                document_id=document_id,
+                locale=self.locale,
+                to_address=self.to_address,
+                to_name=self.to_name,
+                from_name=self.seller,
+                reply_to=self.reply_to,
+                subject=subject,
+                text_body="\n\n".join([*paragraphs, "\n".join(closing)]) + "\n",
+                html_body=html_body(self.language, subject, paragraphs, closing),
+                attachments=attachments,
+            ),
+            event.created_at,
+        )
+
+
+def html_body(language: str, subject: str, paragraphs: list[str], closing: list[str]) -> str:
+    """Plain, inline-styled HTML: mail clients drop <style> blocks and external CSS."""
+    body = "\n".join(f'<p style="margin:0 0 16px">{_linked(p)}</p>' for p in paragraphs)
+    sign = "<br>".join(html.escape(line) for line in closing)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(subject)}</title></head>\n"
+        '<body style="margin:0;padding:24px;background:#ffffff;color:#1f2328;'
+        "font-family:'Noto Sans','Noto Sans Devanagari','Segoe UI',Roboto,Arial,sans-serif;"
+        'font-size:15px;line-height:1.5">\n'
+        f'<div style="max-width:600px">\n{body}\n'
+        f'<p style="margin:24px 0 0">{sign}</p>\n</div>\n</body></html>\n'
+    )
+
+
+def _linked(paragraph: str) -> str:
+    """The paragraph escaped, with a URL that ends it (a pay link) made clickable."""
+    head, sep, url = paragraph.rpartition(" ")
+    if sep and url.startswith(("http://", "https://")):
+        href = html.escape(url, quote=True)
+        return f'{html.escape(head)} <a href="{href}" style="color:#0b57d0">{href}</a>'
+    return html.escape(paragraph)
