@@ -136,6 +136,8 @@ class InvoiceLine(BilledLine, Base):
     discount_amount: Mapped[int] = mapped_column(BigInteger)
     tax: Mapped[int] = mapped_column(BigInteger)
     tax_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # A usage line's meter, exact quantity (a decimal string), pricing model and tiers used.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     @property
     def proration(self) -> bool:

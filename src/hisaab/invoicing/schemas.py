@@ -42,14 +42,35 @@ class InrValuesOut(BaseModel):
     total: int
 
 
+class UsageTierOut(BaseModel):
+    up_to: int | None
+    quantity: str = Field(description="Units billed in this tier (a decimal string).")
+    unit_amount: str
+    flat_amount: int
+    amount: int
+
+
+class LineUsageOut(BaseModel):
+    """What a usage line measured and how its charge priced it."""
+
+    meter: str
+    aggregation: str
+    quantity: str = Field(description="The exact quantity measured (a decimal string).")
+    model: Literal["per_unit", "graduated", "volume", "package"]
+    tiers: list[UsageTierOut]
+
+
 class InvoiceLineOut(BaseModel):
     object: Literal["line_item"] = "line_item"
     id: str
-    kind: Literal["subscription", "proration"]
+    kind: Literal["subscription", "proration", "usage"]
     description: str
-    quantity: int
+    quantity: int = Field(description="Usage lines: the measured quantity rounded half up.")
     unit_amount: int
-    amount: int = Field(description="quantity * unit_amount (prorated for proration lines).")
+    amount: int = Field(
+        description="quantity * unit_amount (prorated for proration lines; usage lines: the "
+        "charge's price of the measured quantity, see `usage`)."
+    )
     discount_amount: int
     period_start: datetime
     period_end: datetime
@@ -59,6 +80,7 @@ class InvoiceLineOut(BaseModel):
     sac_code: str | None
     tax_behavior: Literal["exclusive", "inclusive"]
     tax_lines: list[TaxLineOut]
+    usage: LineUsageOut | None = None
 
 
 class InvoiceOut(BaseModel):

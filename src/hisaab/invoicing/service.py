@@ -56,6 +56,7 @@ class LineDraft:
     plan_version: int | None
     sac_code: str | None
     tax_behavior: str
+    usage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,10 @@ def has_pending_items(session: Session, subscription_id: str) -> bool:
 
 
 def _as_line(item: PendingItem) -> LineDraft:
-    return LineDraft(**{f.name: getattr(item, f.name) for f in fields(LineDraft)})
+    # Pending items are prorations and one-off charges: never usage.
+    return LineDraft(
+        **{f.name: getattr(item, f.name) for f in fields(LineDraft) if f.name != "usage"}
+    )
 
 
 # --- issuing -------------------------------------------------------------------------------
@@ -180,6 +184,32 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     The caller holds the subscription's row lock; a second invoice for the same period is still
     impossible because the database refuses it (uq_invoices_subscription_period).
     """
+    tenant, invoice, lines, pending = _build(session, tenant_id, draft, now)
+    repository.add(session, invoice, *lines)
+    for item in pending:
+        item.invoice_id = invoice.id
+    events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
+    _finalize(session, tenant, invoice, lines, now, draft.days_until_due)
+    return invoice
+
+
+def preview(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) -> InvoiceOut:
+    """The invoice the draft would become, with tax, credit and totals, writing nothing: what
+    an upcoming invoice will say (no number yet, credit balance as it stands now)."""
+    _, invoice, lines, _ = _build(session, tenant_id, draft, now)
+    invoice.credit_applied = min(
+        _credit(session, invoice) if invoice.total > 0 else 0, max(invoice.total, 0)
+    )
+    invoice.amount_due = max(invoice.total, 0) - invoice.credit_applied
+    invoice.amount_paid = 0
+    invoice.amount_remaining = invoice.amount_due
+    return _present(invoice, lines)
+
+
+def _build(
+    session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime
+) -> tuple[Tenant, Invoice, list[InvoiceLine], Sequence[PendingItem]]:
+    """The draft invoice and its lines, taxed and totalled, not yet added to the session."""
     pending = repository.open_pending_items(session, draft.subscription_id)
     drafts = [*draft.lines, *(_as_line(item) for item in pending)]
     if not drafts:
@@ -251,12 +281,7 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
         invoice.total - invoice.tax,
         invoice.tax_lines,
     )
-    repository.add(session, invoice, *lines)
-    for item in pending:
-        item.invoice_id = invoice.id
-    events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
-    _finalize(session, tenant, invoice, lines, now, draft.days_until_due)
-    return invoice
+    return tenant, invoice, lines, pending
 
 
 def seller_snapshot(tenant: Tenant) -> dict[str, Any]:
