@@ -1,4 +1,5 @@
-"""`make bench`: figures for the request boundary (auth + RLS scope + transaction + audit).
+"""`make bench`: figures for the request boundary (auth + RLS scope + transaction + audit), then
+for usage events (bench/usage.py).
 
 Runs in-process against a throwaway database in the embedded PostgreSQL (or the server of
 HISAAB_TEST_DATABASE_URL) and prints requests per second and latency percentiles. Figures, not
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
 import httpx
 from fastapi.testclient import TestClient
 
+from bench import usage
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.db import Database
@@ -98,3 +101,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print()
+    # Usage ingestion and aggregation; flags go to it (`python -m bench --events 10M`).
+    usage.main(sys.argv[1:])

@@ -158,6 +158,12 @@ def _b2b_invoice(t: TenantHandle) -> str:
     return str(response.json()["latest_invoice_id"])
 
 
+def _meter(t: TenantHandle) -> str:
+    response = t.http.post("/v1/meters", json={"code": "isolated", "aggregation": "count"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def _webhook_endpoint(t: TenantHandle) -> str:
     # Port 9 (discard) on loopback: should a job ever send, it is refused at once, nothing leaves.
     body = {"url": "http://127.0.0.1:9/isolated", "events": ["*"]}
@@ -206,6 +212,7 @@ RESOURCES = (
             ),
             ("GET", "/v1/customers/{id}/payment_methods", None),
             ("GET", "/v1/customers/{id}/credit_balance", None),
+            ("GET", "/v1/customers/{id}/usage", None),
         ),
         "/v1/customers",
     ),
@@ -307,6 +314,7 @@ RESOURCES = (
         "/v1/credit_notes",
     ),
     Resource("ledger_entry", _ledger_entry, (), "/v1/ledger/entries"),
+    Resource("meter", _meter, (("GET", "/v1/meters/{id}", None),), "/v1/meters"),
     Resource("payment", _payment, (("GET", "/v1/payments/{id}", None),), "/v1/payments"),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.
@@ -486,7 +494,7 @@ def test_every_tenant_table_has_row_level_security(test_db: Any) -> None:
             rls = dict(
                 connection.execute(
                     text(
-                        "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' "
+                        "SELECT relname, relrowsecurity FROM pg_class WHERE relkind IN ('r', 'p') "
                         "AND relnamespace = current_schema()::regnamespace"
                     )
                 ).all()

@@ -29,6 +29,7 @@ from hisaab.payments import service as payments
 from hisaab.subscriptions import api as subscriptions_api
 from hisaab.tenants import api as tenants_api
 from hisaab.tenants import service as tenants
+from hisaab.usage import api as usage_api
 from hisaab.webhooks import api as webhooks_api
 from hisaab.webhooks import delivery as webhook_delivery
 
@@ -83,6 +84,7 @@ def create_app(
         audit_api.router,
         webhooks_api.router,
         webhooks_api.endpoints_router,
+        usage_api.router,
     ):
         app.include_router(router)
     # Requests emit events; each enabled endpoint taking one gets a delivery in the same tx.

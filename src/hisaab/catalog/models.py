@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +61,7 @@ class PlanVersion(Base):
         CheckConstraint("interval_count BETWEEN 1 AND 365", name="interval_count"),
         CheckConstraint("trial_days BETWEEN 0 AND 730", name="trial_days"),
         CheckConstraint("tax_behavior IN ('exclusive', 'inclusive')", name="tax_behavior"),
+        CheckConstraint("jsonb_typeof(charges) = 'array'", name="charges"),
     )
 
     tenant_id: Mapped[TenantId]
@@ -71,6 +73,9 @@ class PlanVersion(Base):
     tax_behavior: Mapped[str] = mapped_column(Text)
     sac_code: Mapped[str] = mapped_column(Text)
     features: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Metered charges as `usage.pricing.Charge.as_json` writes them, sorted by (meter, currency).
+    # JSON rather than rows: they are read and written only whole, with their version.
+    charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     created_at: Mapped[Timestamp]
 
     prices: Mapped[list[PlanPrice]] = relationship(

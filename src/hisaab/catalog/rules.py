@@ -7,7 +7,7 @@ answer with a stable code and the exact field, which a model validator could not
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,8 @@ from hisaab.core.errors import invalid
 from hisaab.core.money import currency_code
 from hisaab.subscriptions.periods import Interval
 from hisaab.tax import service as tax
+from hisaab.usage import pricing
+from hisaab.usage.pricing import Charge
 
 # About three years of any interval: longer commitments are contracts, not subscriptions.
 MAX_INTERVAL_COUNT: Mapping[str, int] = {"day": 365, "week": 156, "month": 36, "year": 3}
@@ -57,6 +59,35 @@ def sac_code(code: str) -> str:
     return code
 
 
+def charges(
+    entries: Sequence[Mapping[str, Any]], currencies: Collection[str]
+) -> tuple[Charge, ...]:
+    """Each charge valid on its own (`usage.pricing.charge`), at most one per meter and
+    currency, and only in currencies the plan has a price in: a subscription is charged in one
+    of those, so a charge in any other could never be billed. Sorted by (meter, currency), so
+    the same charges in another order are the same terms."""
+    found: dict[tuple[str, str], Charge] = {}
+    for index, entry in enumerate(entries):
+        loc = ("body", "charges", index)
+        charge = pricing.charge(entry, loc)
+        if charge.currency not in currencies:
+            raise invalid(
+                "charge_currency_not_in_prices",
+                f"The {charge.meter} charge is in {charge.currency}, but the plan has no price "
+                f"in it; it is priced in {', '.join(sorted(currencies))}.",
+                (*loc, "currency"),
+            )
+        key = (charge.meter, charge.currency)
+        if key in found:
+            raise invalid(
+                "duplicate_charge",
+                f"Two charges for meter {charge.meter} in {charge.currency}.",
+                (*loc, "meter"),
+            )
+        found[key] = charge
+    return tuple(found[key] for key in sorted(found))
+
+
 def version_terms(
     interval: Interval,
     count: int,
@@ -65,7 +96,9 @@ def version_terms(
     sac: str,
     features: dict[str, Any],
     price_entries: Sequence[tuple[str, int]],
+    charge_entries: Sequence[Mapping[str, Any]] = (),
 ) -> VersionTerms:
+    plan_prices = prices(price_entries)
     return VersionTerms(
         interval=interval,
         interval_count=interval_count(interval, count),
@@ -73,7 +106,8 @@ def version_terms(
         tax_behavior=tax_behavior,
         sac_code=sac_code(sac),
         features=dict(features),
-        prices=prices(price_entries),
+        prices=plan_prices,
+        charges=charges(charge_entries, plan_prices.keys()),
     )
 
 

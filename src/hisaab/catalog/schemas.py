@@ -11,11 +11,14 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_v
 from hisaab.catalog.terms import Duration, TaxBehavior
 from hisaab.core.schemas import InputModel, Rfc3339
 from hisaab.subscriptions.periods import Interval
+from hisaab.usage.pricing import MAX_TIERS
+from hisaab.usage.pricing import Model as ChargeModel
 
 PLAN_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 # Coupon codes are typed by customers, so any case is accepted and they are kept upper case.
 COUPON_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SAC_PATTERN = r"^99[0-9]{4}$"
+METER_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"  # as usage accepts meter codes
 DEFAULT_SAC = "998314"  # "IT design and development services": SaaS in India (API.md "Tax")
 MAX_AMOUNT = 10**12
 MAX_INT32 = 2**31 - 1
@@ -67,6 +70,64 @@ SacCode = Annotated[
 ]
 
 
+# A unit amount is minor units: an integer, or a decimal string for prices below one minor unit
+# (Stripe's `unit_amount_decimal`). JSON floats are refused: 0.1 is not the price that was meant.
+UnitAmount = Annotated[
+    Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
+    | Annotated[StrictStr, Field(pattern=r"^[0-9]{1,13}(\.[0-9]{1,12})?$")],
+    Field(
+        description="Minor units per unit: an integer, or a decimal string with up to 12 "
+        'decimal places for prices below one minor unit ("0.025" paise per token).',
+        examples=[50, "0.025"],
+    ),
+]
+
+
+class TierIn(InputModel):
+    up_to: Annotated[StrictInt, Field(ge=1, le=MAX_SAFE_INTEGER)] | None = Field(
+        description="Last unit in this tier (inclusive); null for the last tier, which has no "
+        "end. The first tier starts at 0 units."
+    )
+    unit_amount: UnitAmount
+    flat_amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = Field(
+        default=None,
+        description="Minor units charged once per period when usage reaches this tier (the "
+        "first tier is always reached, even with no usage).",
+    )
+
+
+class ChargeIn(InputModel):
+    """A metered charge; which of unit_amount, tiers and package_size it takes depends on
+    `model` (422 `<field>_required` / `<field>_not_allowed`)."""
+
+    meter: str = Field(pattern=METER_CODE_PATTERN, description="The meter's code.")
+    model: ChargeModel
+    currency: str = Field(min_length=3, max_length=3, examples=["INR"])
+    unit_amount: UnitAmount | None = Field(
+        default=None, description="per_unit: price of a unit; package: price of a package."
+    )
+    tiers: list[TierIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TIERS,
+        description="graduated and volume: tiers in increasing up_to, the last with up_to null.",
+    )
+    package_size: Annotated[StrictInt, Field(ge=1, le=MAX_SAFE_INTEGER)] | None = Field(
+        default=None,
+        description="package: units in a package; a started package is billed whole.",
+    )
+
+
+Charges = Annotated[
+    list[ChargeIn],
+    Field(
+        max_length=50,
+        description="Metered charges billed in arrears, at most one per meter and currency; "
+        "each charge's currency must be one the plan has a price in.",
+    ),
+]
+
+
 class PlanCreate(InputModel):
     code: str = Field(pattern=PLAN_CODE_PATTERN, examples=["pro"])
     name: str = Field(min_length=1, max_length=200, examples=["Pro"])
@@ -78,17 +139,28 @@ class PlanCreate(InputModel):
     tax_behavior: TaxBehavior = "exclusive"
     sac_code: SacCode = DEFAULT_SAC
     features: Features = Field(default_factory=dict)
+    charges: Charges = Field(default_factory=list)
 
 
 # PATCH fields that a version fixes: changing any of them makes a new version.
 VERSIONED_FIELDS = frozenset(
-    {"interval", "interval_count", "trial_days", "prices", "tax_behavior", "sac_code", "features"}
+    {
+        "interval",
+        "interval_count",
+        "trial_days",
+        "prices",
+        "tax_behavior",
+        "sac_code",
+        "features",
+        "charges",
+    }
 )
 
 
 class PlanUpdate(InputModel):
-    """PATCH: only the fields present change. `prices` and `features` replace the whole list or
-    map. Changing any term (everything but name and description) makes a new version."""
+    """PATCH: only the fields present change. `prices`, `features` and `charges` replace the
+    whole list or map (`"charges": []` removes them all). Changing any term (everything but
+    name and description) makes a new version."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -99,6 +171,7 @@ class PlanUpdate(InputModel):
     tax_behavior: TaxBehavior | None = None
     sac_code: SacCode | None = None
     features: Features | None = None
+    charges: Charges | None = None
 
     @field_validator(
         "name",
@@ -109,6 +182,7 @@ class PlanUpdate(InputModel):
         "tax_behavior",
         "sac_code",
         "features",
+        "charges",
         mode="before",
     )
     @classmethod
@@ -122,6 +196,23 @@ class PlanUpdate(InputModel):
 class PriceOut(BaseModel):
     currency: str
     unit_amount: int
+
+
+class TierOut(BaseModel):
+    up_to: int | None
+    unit_amount: int | str = Field(description="An integer, or a decimal string if fractional.")
+    flat_amount: int
+
+
+class ChargeOut(BaseModel):
+    meter: str
+    model: ChargeModel
+    currency: str
+    unit_amount: int | str | None = Field(
+        description="per_unit and package; an integer, or a decimal string if fractional."
+    )
+    tiers: list[TierOut] | None = Field(description="graduated and volume.")
+    package_size: int | None = Field(description="package.")
 
 
 class PlanOut(BaseModel):
@@ -139,6 +230,7 @@ class PlanOut(BaseModel):
     tax_behavior: TaxBehavior
     sac_code: str
     features: dict[str, FeatureValue]
+    charges: list[ChargeOut] = Field(description="Sorted by meter, then currency.")
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
@@ -156,6 +248,7 @@ class PlanVersionOut(BaseModel):
     tax_behavior: TaxBehavior
     sac_code: str
     features: dict[str, FeatureValue]
+    charges: list[ChargeOut]
     created_at: datetime
 
 

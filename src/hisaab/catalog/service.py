@@ -8,6 +8,7 @@ next version and points the plan at it, so subscriptions made earlier keep billi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from hisaab.catalog.models import Coupon, Plan, PlanPrice, PlanVersion
 from hisaab.catalog.schemas import (
     COUPON_CODE_PATTERN,
     VERSIONED_FIELDS,
+    ChargeIn,
     CouponCreate,
     CouponOut,
     CouponStatus,
@@ -35,6 +37,7 @@ from hisaab.core.ids import looks_like, new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice, encode_cursor
 from hisaab.subscriptions.periods import Interval
+from hisaab.usage.pricing import Charge
 from hisaab.webhooks import service as events
 
 _COUPON_CODE = re.compile(COUPON_CODE_PATTERN)
@@ -61,6 +64,7 @@ def _terms_of(version: PlanVersion) -> VersionTerms:
         sac_code=version.sac_code,
         features=dict(version.features),
         prices={price.currency: price.unit_amount for price in version.prices},
+        charges=tuple(Charge.from_json(charge) for charge in version.charges),
     )
 
 
@@ -77,6 +81,7 @@ def _write_version(
         tax_behavior=terms.tax_behavior,
         sac_code=terms.sac_code,
         features=terms.features,
+        charges=[charge.as_json() for charge in terms.charges],
         created_at=now,
         prices=[
             PlanPrice(
@@ -93,6 +98,23 @@ def _write_version(
     return version
 
 
+def _check_meters(session: Session, tenant_id: str, charges: Sequence[ChargeIn]) -> None:
+    """Every charge names one of the tenant's meters (422 `unknown_meter`): a charge on a meter
+    that does not exist would bill nothing, silently, every period. Only charges as a request
+    writes them are checked; a version's charges were checked when it was written."""
+    # Imported here: usage's service reaches the catalog (through subscriptions) at import time.
+    from hisaab.usage import service as usage
+
+    known = usage.meters_by_codes(session, tenant_id, sorted({c.meter for c in charges}))
+    for index, charge in enumerate(charges):
+        if charge.meter not in known:
+            raise invalid(
+                "unknown_meter",
+                f"No meter with code {charge.meter!r}; create it with POST /v1/meters first.",
+                ("body", "charges", index, "meter"),
+            )
+
+
 def create_plan(session: Session, tenant_id: str, data: PlanCreate, now: datetime) -> PlanView:
     terms = rules.version_terms(
         data.interval,
@@ -102,7 +124,9 @@ def create_plan(session: Session, tenant_id: str, data: PlanCreate, now: datetim
         data.sac_code,
         data.features,
         [(p.currency, p.unit_amount) for p in data.prices],
+        [charge.model_dump() for charge in data.charges],
     )
+    _check_meters(session, tenant_id, data.charges)
     plan = Plan(
         tenant_id=tenant_id,
         id=new_id("plan"),
@@ -202,6 +226,9 @@ def _patched_terms(current: VersionTerms, patch: PlanUpdate) -> VersionTerms:
         list(current.prices.items())
         if patch.prices is None
         else [(p.currency, p.unit_amount) for p in patch.prices],
+        [charge.as_json() for charge in current.charges]
+        if patch.charges is None
+        else [charge.model_dump() for charge in patch.charges],
     )
 
 
@@ -218,6 +245,8 @@ def update_plan(
     if fields & VERSIONED_FIELDS:
         current = _terms_of(version)
         terms = _patched_terms(current, patch)
+        if patch.charges is not None:
+            _check_meters(session, tenant_id, patch.charges)
         if not terms.same_as(current):
             version = _write_version(session, plan, plan.current_version + 1, terms, now)
             plan.current_version = version.version
@@ -299,6 +328,7 @@ def _terms_out(version: PlanVersion) -> dict[str, Any]:
         "tax_behavior": version.tax_behavior,
         "sac_code": version.sac_code,
         "features": version.features,
+        "charges": version.charges,
     }
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from hisaab.core.errors import invalid
 from hisaab.subscriptions.periods import Interval
+from hisaab.usage.pricing import Charge
 
 TaxBehavior = Literal["exclusive", "inclusive"]
 Duration = Literal["once", "repeating", "forever"]
@@ -32,6 +33,15 @@ class VersionTerms:
     sac_code: str
     features: dict[str, Any]
     prices: Mapping[str, int]
+    # Metered charges, sorted by (meter, currency); billed in arrears with `usage.pricing.price`.
+    # Keyword-only with a default so that terms without usage read as before.
+    charges: tuple[Charge, ...] = field(default=(), kw_only=True)
+
+    def charges_in(self, currency: str) -> tuple[Charge, ...]:
+        """The charges a subscription in `currency` is billed: amounts in different currencies
+        are never converted, so a charge in another currency does not apply to it."""
+        code = currency.strip().upper()
+        return tuple(charge for charge in self.charges if charge.currency == code)
 
     def same_as(self, other: VersionTerms) -> bool:
         """Equal as JSON would show them: in Python `1 == True`, but a feature's type matters."""
@@ -47,6 +57,7 @@ class VersionTerms:
                 self.sac_code,
                 self.features,
                 dict(self.prices),
+                [charge.as_json() for charge in self.charges],
             ],
             sort_keys=True,
         )

@@ -56,7 +56,13 @@ class LineDraft:
     plan_version: int | None
     sac_code: str | None
     tax_behavior: str
-    usage: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UsageLineDraft(LineDraft):
+    """A line billing metered usage; `usage` is what it measured and how it was priced."""
+
+    usage: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -169,10 +175,7 @@ def has_pending_items(session: Session, subscription_id: str) -> bool:
 
 
 def _as_line(item: PendingItem) -> LineDraft:
-    # Pending items are prorations and one-off charges: never usage.
-    return LineDraft(
-        **{f.name: getattr(item, f.name) for f in fields(LineDraft) if f.name != "usage"}
-    )
+    return LineDraft(**{f.name: getattr(item, f.name) for f in fields(LineDraft)})
 
 
 # --- issuing -------------------------------------------------------------------------------

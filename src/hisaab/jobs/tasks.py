@@ -20,6 +20,7 @@ from hisaab.payments import refunds
 from hisaab.payments import service as payments
 from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
+from hisaab.usage import service as usage
 from hisaab.webhooks import delivery as webhooks
 
 log = structlog.get_logger("hisaab.jobs")
@@ -88,3 +89,13 @@ def purge_idempotency_keys(timestamp: int) -> None:
     with runtime.database().transaction(None) as session:
         purged = idempotency.purge_expired(session, IDEMPOTENCY_TTL)
     log.info("idempotency_keys_purged", count=purged, deferred_at=timestamp)
+
+
+# Daily, though partitions are made three months ahead: a missed day or two changes nothing, and
+# months that test clocks put into the DEFAULT partition get theirs within a day.
+@app.periodic(cron="43 3 * * *", periodic_id="maintain_usage_partitions")
+@app.task(name="maintain_usage_partitions", queue="maintenance")
+def maintain_usage_partitions(timestamp: int) -> None:
+    with runtime.database().transaction(None) as session:
+        created = usage.maintain_partitions(session)
+    log.info("usage_partitions_maintained", created=created, deferred_at=timestamp)

@@ -12,6 +12,7 @@ from hisaab.mail import models as _mail  # noqa: F401
 from hisaab.payments import models as _payments  # noqa: F401
 from hisaab.subscriptions import models as _subscriptions  # noqa: F401
 from hisaab.tenants import models as _tenants  # noqa: F401
+from hisaab.usage import models as _usage  # noqa: F401
 from hisaab.webhooks import models as _webhooks  # noqa: F401
 
 target_metadata = Base.metadata

@@ -27,7 +27,7 @@ from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import service as customers
 from hisaab.invoicing import service as invoicing
 from hisaab.invoicing.discounts import Discount
-from hisaab.subscriptions import lifecycle, periods, proration, repository
+from hisaab.subscriptions import lifecycle, metering, periods, proration, repository
 from hisaab.subscriptions.lifecycle import Action
 from hisaab.subscriptions.models import Subscription
 from hisaab.subscriptions.schemas import (
@@ -208,17 +208,41 @@ def _bill_period(
     period: periods.Period,
     reason: str,
     now: datetime,
+    arrears: tuple[invoicing.LineDraft, ...] = (),
 ) -> Invoice:
-    """Make `period` current and invoice it in advance."""
+    """Make `period` current and invoice it in advance, with the usage of the one before."""
     terms = _terms(session, subscription)
     subscription.current_period_start = period.start
     subscription.current_period_end = period.end
     line = _plan_line(subscription, terms, period.start, period.end)
-    return _issue(session, subscription, reason, (line,), (period.start, period.end), now)
+    return _issue(session, subscription, reason, (line, *arrears), (period.start, period.end), now)
+
+
+def _arrears(
+    session: Session, subscription: Subscription, terms: PlanTerms, end: datetime
+) -> tuple[invoicing.LineDraft, ...]:
+    """The metered usage of the current period up to `end`, priced on `terms`."""
+    start = subscription.current_period_start
+    if start is None or end <= start:
+        return ()
+    return metering.usage_lines(
+        session,
+        subscription.tenant_id,
+        subscription.customer_id,
+        subscription.currency,
+        terms,
+        start,
+        end,
+    )
 
 
 def _begin_cycle(
-    session: Session, subscription: Subscription, anchor: datetime, reason: str, now: datetime
+    session: Session,
+    subscription: Subscription,
+    anchor: datetime,
+    reason: str,
+    now: datetime,
+    arrears: tuple[invoicing.LineDraft, ...] = (),
 ) -> Invoice:
     """Start a fresh billing cycle anchored at `anchor` and invoice its first period."""
     terms = _terms(session, subscription)
@@ -226,7 +250,7 @@ def _begin_cycle(
     period = periods.period_at(
         anchor, terms.interval, terms.interval_count, anchor, _zone(session, subscription.tenant_id)
     )
-    return _bill_period(session, subscription, period, reason, now)
+    return _bill_period(session, subscription, period, reason, now, arrears)
 
 
 # --- create --------------------------------------------------------------------------------
@@ -390,17 +414,18 @@ def _activate(
 def _renew(session: Session, subscription: Subscription, at: datetime, now: datetime) -> Invoice:
     """Roll over into the period that starts at `at`, taking a scheduled change with it."""
     old_terms = _terms(session, subscription)
+    arrears = _arrears(session, subscription, old_terms, at)
     _apply_scheduled_change(subscription)
     terms = _terms(session, subscription)
     if (terms.interval, terms.interval_count) != (old_terms.interval, old_terms.interval_count):
-        invoice = _begin_cycle(session, subscription, at, "subscription_cycle", now)
+        invoice = _begin_cycle(session, subscription, at, "subscription_cycle", now, arrears)
     else:
         anchor = subscription.billing_cycle_anchor
         assert anchor is not None
         period = periods.period_at(
             anchor, terms.interval, terms.interval_count, at, _zone(session, subscription.tenant_id)
         )
-        invoice = _bill_period(session, subscription, period, "subscription_cycle", now)
+        invoice = _bill_period(session, subscription, period, "subscription_cycle", now, arrears)
     return invoice
 
 
@@ -418,7 +443,13 @@ def _apply_scheduled_change(subscription: Subscription) -> None:
 def _end(
     session: Session, subscription: Subscription, at: datetime, now: datetime
 ) -> Invoice | None:
-    """Cancel for good at `at`; charges still pending go on a final invoice."""
+    """Cancel for good at `at`; charges still pending and the last period's usage go on a
+    final invoice."""
+    arrears = (
+        _arrears(session, subscription, _terms(session, subscription), at)
+        if subscription.status in lifecycle.BILLING
+        else ()
+    )
     _set_status(subscription, "canceled")
     subscription.ended_at = at
     subscription.canceled_at = subscription.canceled_at or at
@@ -426,8 +457,10 @@ def _end(
     subscription.scheduled_change = None
     subscription.trial_will_end_at = None
     invoice = None
-    if invoicing.has_pending_items(session, subscription.id):
-        invoice = _issue(session, subscription, "subscription_update", (), None, now)
+    # A final invoice only when something is owed (unlike renewals, which show every meter).
+    arrears = tuple(line for line in arrears if line.amount)
+    if arrears or invoicing.has_pending_items(session, subscription.id):
+        invoice = _issue(session, subscription, "subscription_update", arrears, None, now)
     _schedule(subscription)
     return invoice
 

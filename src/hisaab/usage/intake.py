@@ -1,0 +1,402 @@
+"""Checking a batch of usage events, one event at a time, with no IO.
+
+A batch is judged per event: a bad event is reported with a stable code and the others are still
+stored, because a client streaming usage cannot afford to lose 999 good events over one bad one.
+The checks run in two passes around the two lookups of the batch (customers, meters), so each
+lookup is one query whatever the batch holds:
+
+1. `parse` checks each event's shape and collects what it refers to;
+2. `admit` checks what needs the lookups (known customer and meter, the meter's field, the
+   timestamp against the customer's clock and billing period) and drops repeats of an id inside
+   the batch; the rows it returns go to the database in one statement, where repeats of ids
+   stored earlier are dropped too.
+
+Hot path: tens of thousands of events a second go through here, so it works on the parsed JSON
+(dicts) directly and builds the column arrays of the insert as it goes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from hisaab.core.ids import looks_like
+
+MAX_EVENTS = 10_000
+MAX_ID_LENGTH = 255
+MAX_UNIQUE_VALUE_LENGTH = 256
+MAX_DECIMAL_PLACES = 18
+MAX_MAGNITUDE = Decimal(10) ** 24
+METER_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_METER_CODE = re.compile(METER_CODE_PATTERN)
+_FIELDS = frozenset(
+    {"id", "customer_id", "external_customer_id", "meter", "timestamp", "properties"}
+)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """How far from the customer's "now" an event's timestamp may be.
+
+    Clocks of senders drift a little ahead; late events are counted while their period can still
+    be billed (the current one, and the previous one for `late_grace` after it ended). With no
+    billing period to go by, anything up to `fallback` old is taken.
+    """
+
+    future: timedelta = timedelta(minutes=5)
+    late_grace: timedelta = timedelta(hours=24)
+    fallback: timedelta = timedelta(days=35)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    id: str | None
+    code: str
+    message: str
+
+
+class Candidate(NamedTuple):
+    """An event whose shape is right; what it refers to is not known to exist yet.
+
+    A tuple, not a dataclass: thousands are made per request, and tuples are the cheapest."""
+
+    position: int
+    id: str
+    customer_id: str | None
+    external_customer_id: str | None
+    meter: str
+    occurred_at: datetime
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerClock:
+    """A customer as ingestion needs it: its "now" and the start of its billing period."""
+
+    id: str
+    external_id: str | None
+    now: datetime
+    period_start: datetime | None
+
+
+@dataclass(frozen=True)
+class MeterRule:
+    id: str
+    code: str
+    aggregation: str
+    field: str | None
+
+
+@dataclass
+class Rows:
+    """The admitted events as the insert takes them: one JSON object each, keyed by the short
+    column names of `json_to_recordset` in usage/repository.py (i: id, c: customer id, m: meter
+    id, t: timestamp, v: number, u: distinct value, p: properties). One `json.dumps` of these is
+    far cheaper than adapting seven arrays element by element."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class Parsed:
+    candidates: list[Candidate]
+    rejections: list[Rejection]
+    customer_ids: set[str]
+    external_customer_ids: set[str]
+    meter_codes: set[str]
+
+
+@dataclass
+class Admission:
+    rows: Rows
+    duplicates: int
+    rejections: list[Rejection]
+
+
+def _reject(index: int, event_id: str | None, code: str, message: str) -> Rejection:
+    return Rejection(index=index, id=event_id, code=code, message=message)
+
+
+def has_nul(value: Any) -> bool:
+    """Whether text PostgreSQL cannot store (NUL) is anywhere in a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 / ISO 8601 timestamp with an offset, in UTC; None if it is not one."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return None
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_one(index: int, raw: Any, may_hold_nul: bool) -> Candidate | Rejection:
+    if not isinstance(raw, dict):
+        return _reject(index, None, "invalid_event", "An event must be a JSON object.")
+    event_id = raw.get("id")
+    if (
+        not isinstance(event_id, str)
+        or not 0 < len(event_id) <= MAX_ID_LENGTH
+        or "\x00" in event_id
+    ):
+        return _reject(
+            index,
+            None,
+            "invalid_event_id",
+            f"id must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
+            "unique per event.",
+        )
+    if not _FIELDS.issuperset(raw):
+        unknown = ", ".join(sorted(raw.keys() - _FIELDS))
+        return _reject(index, event_id, "invalid_event", f"Unknown field(s): {unknown}.")
+    customer_id = raw.get("customer_id")
+    external_id = raw.get("external_customer_id")
+    if (customer_id is None) == (external_id is None):
+        return _reject(
+            index,
+            event_id,
+            "customer_required",
+            "Give exactly one of customer_id and external_customer_id.",
+        )
+    if customer_id is not None and not isinstance(customer_id, str):
+        return _reject(index, event_id, "unknown_customer", "customer_id must be a string.")
+    if external_id is not None and (
+        not isinstance(external_id, str) or "\x00" in external_id or len(external_id) > 200
+    ):
+        return _reject(
+            index, event_id, "unknown_customer", "external_customer_id must be a string."
+        )
+    meter = raw.get("meter")
+    if not isinstance(meter, str) or not _METER_CODE.match(meter):
+        return _reject(index, event_id, "unknown_meter", "meter must be the code of a meter.")
+    occurred_at = parse_timestamp(raw.get("timestamp"))
+    if occurred_at is None:
+        return _reject(
+            index,
+            event_id,
+            "invalid_timestamp",
+            "timestamp must be an RFC 3339 timestamp with an offset, such as 2026-01-31T10:00:00Z.",
+        )
+    properties = raw.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
+        return _reject(index, event_id, "invalid_properties", "properties must be an object.")
+    elif may_hold_nul and has_nul(properties):
+        return _reject(
+            index, event_id, "invalid_properties", "properties must not contain NUL characters."
+        )
+    return Candidate(index, event_id, customer_id, external_id, meter, occurred_at, properties)
+
+
+def parse(events: Sequence[Any], may_hold_nul: bool = True) -> Parsed:
+    """First pass. `may_hold_nul` False (the raw body has no `\\u0000`) skips the NUL search."""
+    parsed = Parsed([], [], set(), set(), set())
+    for index, raw in enumerate(events):
+        outcome = _parse_one(index, raw, may_hold_nul)
+        if isinstance(outcome, Rejection):
+            parsed.rejections.append(outcome)
+            continue
+        parsed.candidates.append(outcome)
+        if outcome.customer_id is not None:
+            parsed.customer_ids.add(outcome.customer_id)
+        else:
+            assert outcome.external_customer_id is not None
+            parsed.external_customer_ids.add(outcome.external_customer_id)
+        parsed.meter_codes.add(outcome.meter)
+    # Ids of the wrong shape are unknown without asking (and NUL never reaches PostgreSQL).
+    parsed.customer_ids = {c for c in parsed.customer_ids if looks_like("cus", c)}
+    return parsed
+
+
+def numeric_value(value: Any) -> Decimal | None:
+    """A property as an exact number (JSON number or decimal string), None if it is not one.
+
+    Exact: a JSON number 0.1 is the decimal 0.1 (the text sent), not the nearest binary float."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int):
+            number = Decimal(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return None
+            number = Decimal(repr(value))
+        elif isinstance(value, str) and 0 < len(value) <= 64:
+            number = Decimal(value)
+        else:
+            return None
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+        return None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        return None
+    return number
+
+
+def unique_value(value: Any) -> str | None:
+    """A property as the text distinct values are counted by: `42` and `"42"` are one value."""
+    if isinstance(value, str):
+        return value if 0 < len(value) <= MAX_UNIQUE_VALUE_LENGTH else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= MAX_UNIQUE_VALUE_LENGTH else None
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return None
+
+
+def earliest_accepted(customer: CustomerClock, windows: Windows) -> datetime:
+    if customer.period_start is not None:
+        return customer.period_start - windows.late_grace
+    return customer.now - windows.fallback
+
+
+def _timing(
+    event: Candidate, window: tuple[datetime, datetime], windows: Windows
+) -> Rejection | None:
+    if event.occurred_at > window[1]:
+        minutes = int(windows.future.total_seconds() // 60)
+        return _reject(
+            event.position,
+            event.id,
+            "timestamp_in_future",
+            f"timestamp is more than {minutes} minutes ahead of the customer's clock.",
+        )
+    if event.occurred_at < window[0]:
+        return _reject(
+            event.position,
+            event.id,
+            "timestamp_too_old",
+            "timestamp is before the customer's current billing period "
+            f"(events are accepted from {window[0].isoformat()}).",
+        )
+    return None
+
+
+_NUMBER = (
+    f"a number (or decimal string) with at most {MAX_DECIMAL_PLACES} decimal places, "
+    "less than 10^24 in size"
+)
+_DISTINCT = f"a string of at most {MAX_UNIQUE_VALUE_LENGTH} characters, a number or a boolean"
+
+
+def _measure(event: Candidate, meter: MeterRule) -> tuple[str | int | None, str | None] | Rejection:
+    """The meter's field of the event: (number, None) or (None, distinct text); a number as the
+    JSON the insert sends (an integer as is, else decimal text PostgreSQL reads exactly)."""
+    if meter.field is None:
+        return None, None
+    raw = event.properties.get(meter.field)
+    if raw is None:
+        return _reject(
+            event.position,
+            event.id,
+            "missing_property",
+            f"Meter {meter.code} needs properties.{meter.field}.",
+        )
+    if meter.aggregation == "unique_count":
+        distinct = unique_value(raw)
+        if distinct is not None:
+            return None, distinct
+        expected = _DISTINCT
+    else:
+        # Integers, the common case, need no Decimal: only their size is checked.
+        if type(raw) is int and -MAX_MAGNITUDE < raw < MAX_MAGNITUDE:
+            return raw, None
+        number = numeric_value(raw)
+        if number is not None:
+            return str(number), None
+        expected = _NUMBER
+    return _reject(
+        event.position,
+        event.id,
+        "invalid_property_value",
+        f"properties.{meter.field} must be {expected}.",
+    )
+
+
+def admit(
+    parsed: Parsed,
+    customers_by_id: Mapping[str, CustomerClock],
+    customers_by_external_id: Mapping[str, CustomerClock],
+    meters: Mapping[str, MeterRule],
+    windows: Windows,
+) -> Admission:
+    """Second pass: what needs the lookups; the first copy of an id in the batch wins."""
+    rows = Rows()
+    rejections = list(parsed.rejections)
+    seen: set[str] = set()
+    duplicates = 0
+    bounds: dict[str, tuple[datetime, datetime]] = {}
+    for event in parsed.candidates:
+        if event.customer_id is not None:
+            customer = customers_by_id.get(event.customer_id)
+        else:
+            customer = customers_by_external_id.get(event.external_customer_id or "")
+        if customer is None:
+            reference = event.customer_id or event.external_customer_id
+            rejections.append(
+                _reject(
+                    event.position, event.id, "unknown_customer", f"No such customer: {reference}."
+                )
+            )
+            continue
+        meter = meters.get(event.meter)
+        if meter is None:
+            rejections.append(
+                _reject(event.position, event.id, "unknown_meter", f"No such meter: {event.meter}.")
+            )
+            continue
+        window = bounds.get(customer.id)
+        if window is None:
+            window = (earliest_accepted(customer, windows), customer.now + windows.future)
+            bounds[customer.id] = window
+        late_or_early = _timing(event, window, windows)
+        if late_or_early is not None:
+            rejections.append(late_or_early)
+            continue
+        measured = _measure(event, meter)
+        if isinstance(measured, Rejection):
+            rejections.append(measured)
+            continue
+        if event.id in seen:
+            duplicates += 1
+            continue
+        seen.add(event.id)
+        rows.records.append(
+            {
+                "i": event.id,
+                "c": customer.id,
+                "m": meter.id,
+                "t": event.occurred_at.isoformat(),
+                "v": measured[0],
+                "u": measured[1],
+                "p": event.properties,
+            }
+        )
+    rejections.sort(key=lambda r: r.index)
+    return Admission(rows=rows, duplicates=duplicates, rejections=rejections)
