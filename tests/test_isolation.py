@@ -115,6 +115,16 @@ def _subscription(t: TenantHandle) -> str:
     return str(response.json()["id"])
 
 
+def _billed_customer(t: TenantHandle) -> str:
+    """A customer with a subscription: entitlements and an upcoming invoice to show."""
+    subscription = t.http.get(f"/v1/subscriptions/{_subscription(t)}").json()
+    customer = str(subscription["customer_id"])
+    card = {"gateway": "sandbox", "token": "pm_card_visa", "default": True}
+    attached = t.http.post(f"/v1/customers/{customer}/payment_methods", json=card)
+    assert attached.status_code == 201, attached.text  # pays the first invoice: active
+    return customer
+
+
 def _invoice(t: TenantHandle) -> str:
     subscription = t.http.get(f"/v1/subscriptions/{_subscription(t)}").json()
     return str(subscription["latest_invoice_id"])
@@ -315,6 +325,15 @@ RESOURCES = (
     ),
     Resource("ledger_entry", _ledger_entry, (), "/v1/ledger/entries"),
     Resource("meter", _meter, (("GET", "/v1/meters/{id}", None),), "/v1/meters"),
+    Resource(
+        "billed_customer",
+        _billed_customer,
+        (
+            ("GET", "/v1/customers/{id}/entitlements", None),
+            ("GET", "/v1/customers/{id}/upcoming_invoice", None),
+        ),
+        "/v1/customers",
+    ),
     Resource("payment", _payment, (("GET", "/v1/payments/{id}", None),), "/v1/payments"),
 )
 # Routes with an id that only the operator may call; tenants get 403 whatever the id.

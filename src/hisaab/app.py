@@ -19,6 +19,7 @@ from hisaab.core.http import CallRecord
 from hisaab.core.tenancy import Principal
 from hisaab.customers import api as customers_api
 from hisaab.db import Database
+from hisaab.entitlements import api as entitlements_api
 from hisaab.invoicing import api as invoicing_api
 from hisaab.invoicing import credit_notes_api
 from hisaab.ledger import api as ledger_api
@@ -75,6 +76,7 @@ def create_app(
         customers_api.router,
         catalog_api.router,
         subscriptions_api.router,
+        entitlements_api.router,
         invoicing_api.router,
         credit_notes_api.router,
         payments_api.router,

@@ -151,3 +151,60 @@ def test_canceling_bills_the_last_periods_usage_on_a_final_invoice(billing: Bill
     assert final["billing_reason"] == "subscription_update"
     [line] = final["lines"]
     assert (line["kind"], line["quantity"], line["amount"]) == ("usage", 700, 1400)
+
+
+def test_the_upcoming_invoice_is_what_the_renewal_then_says(billing: Billing) -> None:
+    plan = metered_plan(billing, model="graduated", tiers=TIERS)
+    clock = billing.clock("2026-03-01T00:00:00Z")
+    customer = billing.customer(clock)
+    sub = billing.subscribe(customer, plan)
+    billing.advance(clock, "2026-03-20T00:00:00Z")
+    send(billing, customer, [("u1", "2026-03-02T00:00:00Z", 1200)])
+    upcoming = billing.get(f"/v1/customers/{customer}/upcoming_invoice")
+    assert (upcoming["id"], upcoming["status"], upcoming["number"]) == ("upcoming", "draft", None)
+    assert (upcoming["period_start"], upcoming["period_end"]) == (
+        "2026-04-01T00:00:00Z",
+        "2026-05-01T00:00:00Z",
+    )
+    assert [line["kind"] for line in upcoming["lines"]] == ["subscription", "usage"]
+    assert upcoming["lines"][1]["amount"] == 200 * 50
+    assert billing.invoices(sub["id"])[-1]["period_start"] == "2026-03-01T00:00:00Z", "unwritten"
+
+    billing.advance(clock, "2026-04-01T00:00:00Z")
+    renewal = billing.invoices(sub["id"])[-1]
+    for field in ("subtotal", "tax", "total", "period_start", "period_end", "currency"):
+        assert upcoming[field] == renewal[field], field
+    assert [(x["kind"], x["amount"]) for x in upcoming["lines"]] == [
+        (x["kind"], x["amount"]) for x in renewal["lines"]
+    ]
+
+
+def test_entitlements_show_features_and_quotas_with_usage(billing: Billing) -> None:
+    billing.post("/v1/meters", {"code": "api_calls", "aggregation": "count"}, 201)
+    plan = billing.plan("team", BASE, features={"api_calls": 3, "sso": True, "seats": 10})
+    clock = billing.clock("2026-03-01T00:00:00Z")
+    customer = billing.customer(clock)
+    sub = billing.subscribe(customer, plan)
+    billing.advance(clock, "2026-03-05T00:00:00Z")
+    send(billing, customer, [("c1", "2026-03-02T00:00:00Z", 0), ("c2", "2026-03-03T00:00:00Z", 0)])
+    seen = billing.get(f"/v1/customers/{customer}/entitlements")
+    assert seen["subscription_id"] == sub["id"]
+    assert {f["key"]: f["value"] for f in seen["features"]} == {
+        "api_calls": 3,
+        "sso": True,
+        "seats": 10,
+    }
+    assert seen["quotas"] == [
+        {"meter": "api_calls", "limit": "3", "usage": "2", "remaining": "1", "exceeded": False}
+    ]
+    send(billing, customer, [("c3", "2026-03-04T00:00:00Z", 0)])
+    [quota] = billing.get(f"/v1/customers/{customer}/entitlements")["quotas"]
+    assert (quota["usage"], quota["remaining"], quota["exceeded"]) == ("3", "0", True)
+
+
+def test_no_subscription_means_no_entitlements_and_no_upcoming_invoice(billing: Billing) -> None:
+    customer = billing.customer(None)
+    for path in ("entitlements", "upcoming_invoice"):
+        response = billing.tenant.http.get(f"/v1/customers/{customer}/{path}")
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "no_active_subscription"

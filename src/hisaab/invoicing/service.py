@@ -206,7 +206,8 @@ def preview(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime
     invoice.amount_due = max(invoice.total, 0) - invoice.credit_applied
     invoice.amount_paid = 0
     invoice.amount_remaining = invoice.amount_due
-    return _present(invoice, lines)
+    # It does not exist yet: no id to look it up by (its lines' ids are as unreal).
+    return _present(invoice, lines).model_copy(update={"id": "upcoming"})
 
 
 def _build(

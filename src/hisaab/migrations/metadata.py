@@ -6,6 +6,7 @@ from hisaab.clocks import models as _clocks  # noqa: F401
 from hisaab.core import idempotency as _idempotency  # noqa: F401
 from hisaab.customers import models as _customers  # noqa: F401
 from hisaab.db import Base
+from hisaab.entitlements import models as _entitlements  # noqa: F401
 from hisaab.invoicing import models as _invoicing  # noqa: F401
 from hisaab.ledger import models as _ledger  # noqa: F401
 from hisaab.mail import models as _mail  # noqa: F401

@@ -43,6 +43,7 @@ from hisaab.webhooks import service as events
 
 if TYPE_CHECKING:
     from hisaab.invoicing.models import Invoice
+    from hisaab.invoicing.schemas import InvoiceOut
 
 # How many timed actions one subscription may need to catch up in one go (about 80 years of
 # daily periods); more means something is wrong, not that the customer is very late.
@@ -153,16 +154,22 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
 
 
 def _plan_line(
-    subscription: Subscription, terms: PlanTerms, start: datetime, end: datetime
+    subscription: Subscription,
+    terms: PlanTerms,
+    start: datetime,
+    end: datetime,
+    seats: tuple[int, int] | None = None,
 ) -> invoicing.LineDraft:
-    quantity = subscription.quantity
+    """The plan's charge for [start, end); `seats` (quantity, unit amount) instead of the
+    subscription's own, for a period after a scheduled change."""
+    quantity, unit_amount = seats or (subscription.quantity, subscription.unit_amount)
     name = terms.name if quantity == 1 else f"{quantity} × {terms.name}"  # noqa: RUF001
     return invoicing.LineDraft(
         kind="subscription",
         description=name,
-        quantity=subscription.quantity,
-        unit_amount=subscription.unit_amount,
-        amount=subscription.unit_amount * subscription.quantity,
+        quantity=quantity,
+        unit_amount=unit_amount,
+        amount=unit_amount * quantity,
         period_start=start,
         period_end=end,
         plan_id=terms.plan_id,
@@ -493,6 +500,98 @@ class SubscriptionDueWork:
 
 
 DUE_WORK = SubscriptionDueWork()
+
+
+# --- looking ahead -------------------------------------------------------------------------
+
+
+def billing_subscription(session: Session, tenant_id: str, customer_id: str) -> Subscription:
+    """The customer's subscription that bills next (the earliest to renew or leave its trial);
+    409 `no_active_subscription` if none does (404 for a customer that is not the tenant's)."""
+    customers.get_customer(session, tenant_id, customer_id)
+    candidates = [
+        sub
+        for sub in repository.of_customer(session, customer_id)
+        if sub.status in {*lifecycle.BILLING, "trialing"} and sub.next_action_at is not None
+    ]
+    if not candidates:
+        raise conflict(
+            "no_active_subscription",
+            f"{customer_id} has no subscription that is billed (active, trialing, past_due or "
+            "unpaid).",
+        )
+    return min(candidates, key=lambda sub: (sub.next_action_at, sub.id))
+
+
+def current_terms(session: Session, subscription: Subscription) -> PlanTerms:
+    return _terms(session, subscription)
+
+
+def now_of(session: Session, subscription: Subscription) -> datetime:
+    """The time on the subscription's clock (a test clock's, or the system's)."""
+    return _now(session, subscription)
+
+
+def upcoming_invoice(session: Session, tenant_id: str, customer_id: str) -> InvoiceOut:
+    """What the customer's next invoice will say if nothing changes from now: the next period
+    in advance (with a scheduled change applied), the current period's usage so far, pending
+    prorations; for a subscription canceling at period end, its final invoice. Nothing is
+    written; 409 `nothing_to_invoice` if that invoice would be empty."""
+    subscription = billing_subscription(session, tenant_id, customer_id)
+    now = _now(session, subscription)
+    assert subscription.next_action_at is not None
+    at = max(subscription.next_action_at, now)
+    terms = _terms(session, subscription)
+    lines: tuple[invoicing.LineDraft, ...] = ()
+    period: tuple[datetime, datetime] | None = None
+    if subscription.status in lifecycle.BILLING:
+        lines = _arrears(session, subscription, terms, at)
+    if not subscription.cancel_at_period_end:
+        next_terms = terms
+        quantity = subscription.quantity
+        unit_amount = subscription.unit_amount
+        change = subscription.scheduled_change
+        if change is not None:
+            next_terms = catalog.plan_terms(
+                session, tenant_id, change["plan_id"], change["plan_version"]
+            )
+            quantity, unit_amount = change["quantity"], change["unit_amount"]
+        anchor = subscription.billing_cycle_anchor or at
+        if (next_terms.interval, next_terms.interval_count) != (
+            terms.interval,
+            terms.interval_count,
+        ):
+            anchor = at
+        next_period = periods.period_at(
+            anchor,
+            next_terms.interval,
+            next_terms.interval_count,
+            at,
+            _zone(session, tenant_id),
+        )
+        period = (next_period.start, next_period.end)
+        plan_line = _plan_line(subscription, next_terms, *period, seats=(quantity, unit_amount))
+        lines = (plan_line, *lines)
+    if not lines and not invoicing.has_pending_items(session, subscription.id):
+        raise conflict("nothing_to_invoice", "The next invoice would bill nothing.")
+    return invoicing.preview(
+        session,
+        tenant_id,
+        invoicing.InvoiceDraft(
+            customer_id=subscription.customer_id,
+            subscription_id=subscription.id,
+            test_clock_id=subscription.test_clock_id,
+            billing_reason="subscription_cycle" if period else "subscription_update",
+            collection_method=subscription.collection_method,
+            days_until_due=subscription.days_until_due,
+            currency=subscription.currency,
+            period_start=period[0] if period else None,
+            period_end=period[1] if period else None,
+            lines=lines,
+            discount=_discount(session, subscription),
+        ),
+        at,
+    )
 
 
 # --- payment outcomes (called by payments, under the invoice's lock) ------------------------

@@ -11,8 +11,11 @@ lookup is one query whatever the batch holds:
    the batch; the rows it returns go to the database in one statement, where repeats of ids
    stored earlier are dropped too.
 
+A meter's `field` names a top-level key of `properties` (no paths into nested objects).
+
 Hot path: tens of thousands of events a second go through here, so it works on the parsed JSON
-(dicts) directly and builds the column arrays of the insert as it goes.
+(dicts) directly, with tuples rather than dataclasses per event, and builds the records of the
+insert as it goes.
 """
 
 from __future__ import annotations

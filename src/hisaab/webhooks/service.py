@@ -48,6 +48,7 @@ EVENT_TYPES = (
     "payment.refunded",
     "payment.disputed",
     "credit_note.created",
+    "usage.threshold_reached",
 )
 
 
