@@ -201,6 +201,29 @@ def test_entitlements_show_features_and_quotas_with_usage(billing: Billing) -> N
     [quota] = billing.get(f"/v1/customers/{customer}/entitlements")["quotas"]
     assert (quota["usage"], quota["remaining"], quota["exceeded"]) == ("3", "0", True)
 
+    def reached() -> list[dict[str, Any]]:
+        found = billing.get("/v1/events", type="usage.threshold_reached")["data"]
+        return [event["data"]["object"] for event in found]
+
+    billing.run_jobs()
+    [announced] = reached()
+    assert (announced["subscription_id"], announced["meter"], announced["usage"]) == (
+        sub["id"],
+        "api_calls",
+        "3",
+    )
+    assert announced["period_start"] == "2026-03-01T00:00:00Z"
+    send(billing, customer, [("c4", "2026-03-04T01:00:00Z", 0)])
+    billing.run_jobs()
+    assert len(reached()) == 1, "once per period"
+    billing.advance(clock, "2026-04-02T00:00:00Z")
+    send(billing, customer, [(f"d{n}", "2026-04-01T12:00:00Z", 0) for n in range(3)])
+    billing.run_jobs()
+    assert [e["period_start"] for e in reached()] == [
+        "2026-04-01T00:00:00Z",
+        "2026-03-01T00:00:00Z",
+    ], "and again in the next period"
+
 
 def test_no_subscription_means_no_entitlements_and_no_upcoming_invoice(billing: Billing) -> None:
     customer = billing.customer(None)

@@ -119,3 +119,37 @@ def test_partitions_are_ready_around_today_and_out_of_the_app_roles_reach(
             connection.execute(text("SELECT 1 FROM usage_partitions.usage_events_default"))
     finally:
         engine.dispose()
+
+
+def test_deleting_a_test_clock_deletes_its_customers_usage(
+    test_db: Any, database: Database, usage: Usage
+) -> None:
+    customer = usage.customer()
+    kept = usage.customer(clock=False)
+    with database.transaction(usage.tenant.id) as session:
+        result = service.ingest(
+            session,
+            usage.tenant.id,
+            [
+                {
+                    "id": "gone",
+                    "customer_id": customer,
+                    "meter": "calls",
+                    "timestamp": "2031-06-15T11:00:00Z",
+                },
+                {
+                    "id": "kept",
+                    "customer_id": kept,
+                    "meter": "calls",
+                    "timestamp": "2041-06-15T11:00:00Z",
+                },
+            ],
+            NOW,
+            windows=WIDE,
+        )
+    assert result.accepted == 2
+    assert usage.tenant.http.delete(f"/v1/test_clocks/{usage.clock_id}").status_code == 200
+    left = _owner(
+        test_db, "SELECT customer_id FROM usage_events WHERE tenant_id = :t", t=usage.tenant.id
+    )
+    assert [row[0] for row in left] == [kept]

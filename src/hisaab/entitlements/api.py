@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from typing import Annotated
 
-from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
+from fastapi import APIRouter, Path, Query
+
+from hisaab.core.http import AUTH, NowDep, SessionDep, TenantIdDep, TenantRoute
 from hisaab.entitlements import service
 from hisaab.entitlements.schemas import EntitlementsOut
 from hisaab.invoicing.schemas import InvoiceOut
 from hisaab.subscriptions import service as subscriptions
+from hisaab.usage.intake import METER_CODE_PATTERN
+from hisaab.usage.schemas import CustomerUsageOut
 
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["customers"])
 CustomerPath = Path(max_length=64, description="A customer id `cus_…`.")
+
+
+@router.get("/customers/{customer_id}/usage")
+def customer_usage(
+    session: SessionDep,
+    tenant_id: TenantIdDep,
+    now: NowDep,
+    customer_id: str = CustomerPath,
+    meter: Annotated[
+        str | None, Query(pattern=METER_CODE_PATTERN, description="Only this meter (its code).")
+    ] = None,
+) -> CustomerUsageOut:
+    """Usage so far in the customer's current billing period (without a subscription: the
+    calendar month of the customer's clock in your timezone), per meter."""
+    return service.customer_usage(session, tenant_id, customer_id, meter, now)
 
 
 @router.get("/customers/{customer_id}/entitlements")

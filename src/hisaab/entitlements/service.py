@@ -17,6 +17,7 @@ from hisaab.entitlements.schemas import EntitlementsOut, FeatureOut, QuotaOut, T
 from hisaab.subscriptions import service as subscriptions
 from hisaab.subscriptions.models import Subscription
 from hisaab.usage import service as usage
+from hisaab.usage.schemas import CustomerUsageOut
 from hisaab.webhooks import service as events
 
 
@@ -73,6 +74,22 @@ def _entitlements(session: Session, tenant_id: str, subscription: Subscription) 
         features=[FeatureOut(key=k, value=v) for k, v in sorted(terms.features.items())],
         quotas=quotas,
     )
+
+
+def customer_usage(
+    session: Session, tenant_id: str, customer_id: str, meter: str | None, now: datetime
+) -> CustomerUsageOut:
+    """Usage so far in the current period of the customer's billed subscription."""
+    try:
+        subscription = subscriptions.billing_subscription(session, tenant_id, customer_id)
+    except HisaabError as refused:
+        if refused.code != "no_active_subscription":
+            raise
+        period = None
+    else:
+        start, end = _period(subscription)
+        period = (start, end) if start is not None and end is not None else None
+    return usage.customer_usage(session, tenant_id, customer_id, meter, period, now)
 
 
 def check_thresholds(session: Session, tenant_id: str, customer_ids: list[str]) -> int:

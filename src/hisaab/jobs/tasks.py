@@ -12,6 +12,7 @@ from hisaab.clocks import service as clocks
 from hisaab.core import idempotency
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.tenancy import OPERATOR_SCOPE
+from hisaab.entitlements import service as entitlements
 from hisaab.jobs import runtime, scheduler
 from hisaab.jobs.queue import app
 from hisaab.ledger import service as ledger
@@ -50,6 +51,12 @@ def charge_invoice(tenant_id: str, invoice_id: str) -> None:
 @app.task(name=refunds.REFUND_TASK, queue=refunds.QUEUE, retry=refunds.RETRY)
 def refund_payment(tenant_id: str, refund_id: str) -> None:
     refunds.run_job(runtime.database(), tenant_id, refund_id)
+
+
+@app.task(name=usage.THRESHOLD_TASK, queue=usage.THRESHOLD_QUEUE, retry=3)
+def check_usage_thresholds(tenant_id: str, customer_ids: list[str]) -> None:
+    with runtime.database().transaction(tenant_id) as session:
+        entitlements.check_thresholds(session, tenant_id, customer_ids)
 
 
 @app.task(name=mail.SEND_TASK, queue=mail.QUEUE, retry=mail.RETRY)

@@ -8,11 +8,13 @@ event does not refuse the other 9,999. `GET /v1/events` (the event log) lives in
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hisaab.core.http import AUTH, NowDep, SessionDep, TenantIdDep, TenantRoute
@@ -21,7 +23,6 @@ from hisaab.core.problems import from_validation_error
 from hisaab.usage import service
 from hisaab.usage.intake import MAX_EVENTS, METER_CODE_PATTERN
 from hisaab.usage.schemas import (
-    CustomerUsageOut,
     MeterCreate,
     MeterOut,
     UsageEventIn,
@@ -30,7 +31,6 @@ from hisaab.usage.schemas import (
 
 router = APIRouter(prefix="/v1", route_class=TenantRoute, dependencies=AUTH, tags=["usage"])
 MeterPath = Path(max_length=64, description="A meter id `mtr_…`.")
-CustomerPath = Path(max_length=64, description="A customer id `cus_…`.")
 
 
 class _RawBatch(BaseModel):
@@ -62,6 +62,17 @@ def _parse_batch(body: bytes) -> list[Any]:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise from_validation_error(RequestValidationError(errors)) from None
+
+
+def _ingest_body(
+    session: Session, tenant_id: str, body: bytes, now: datetime
+) -> UsageEventsAccepted:
+    events = _parse_batch(body)
+    if len(events) > MAX_EVENTS:
+        raise service.too_many_events(len(events))
+    # No `\u0000` escape in the body: no event can hold NUL, and the per-event search is skipped.
+    may_hold_nul = b"\\u0000" in body
+    return service.ingest(session, tenant_id, events, now, may_hold_nul=may_hold_nul)
 
 
 @router.post("/meters", status_code=status.HTTP_201_CREATED)
@@ -105,27 +116,8 @@ async def ingest_events(
     """Record usage: each event is checked on its own; the good ones with new ids are stored,
     ids sent before count as `duplicates`, bad ones are listed in `errors` with a code."""
     body = await request.body()
-    events = _parse_batch(body)
-    if len(events) > MAX_EVENTS:
-        raise service.too_many_events(len(events))
-    # No `\u0000` escape in the body: no event can hold NUL, and the per-event search is skipped.
-    may_hold_nul = b"\\u0000" in body
+    # Parsing is CPU work too: off the event loop, with the rest, in one hop to the threadpool.
     result: UsageEventsAccepted = await run_in_threadpool(
-        service.ingest, session, tenant_id, events, now, may_hold_nul=may_hold_nul
+        _ingest_body, session, tenant_id, body, now
     )
     return result
-
-
-@router.get("/customers/{customer_id}/usage")
-def customer_usage(
-    session: SessionDep,
-    tenant_id: TenantIdDep,
-    now: NowDep,
-    customer_id: str = CustomerPath,
-    meter: Annotated[
-        str | None, Query(pattern=METER_CODE_PATTERN, description="Only this meter (its code).")
-    ] = None,
-) -> CustomerUsageOut:
-    """Usage so far in the customer's current billing period (without a subscription: the
-    calendar month of the customer's clock in your timezone), per meter."""
-    return service.customer_usage(session, tenant_id, customer_id, meter, now)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hisaab.core.schemas import InputModel
-from hisaab.usage.intake import MAX_EVENTS, MAX_ID_LENGTH, METER_CODE_PATTERN
+from hisaab.usage.intake import MAX_ID_LENGTH, METER_CODE_PATTERN
 
 Aggregation = Literal["count", "sum", "max", "unique_count", "latest"]
 
@@ -69,13 +69,6 @@ class UsageEventIn(BaseModel):
     )
     properties: dict[str, Any] = Field(
         default_factory=dict, description="The meter's `field` is read from here."
-    )
-
-
-class UsageEventBatch(BaseModel):
-    events: list[UsageEventIn] = Field(
-        max_length=MAX_EVENTS,
-        description=f"Up to {MAX_EVENTS:,} events (more: 413 `too_many_events`).",
     )
 
 

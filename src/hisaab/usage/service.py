@@ -1,9 +1,9 @@
 """Use cases of meters and usage events, and what billing asks of them.
 
-Other domains call `meter_by_code`, `meters_by_codes`, `aggregate` and `aggregate_many`: the
-quantity of a meter for a customer over a half-open period [start, end), per the meter's
-aggregation, from every event stored with a timestamp in that period, including events that
-arrived late (after the period ended, within the grace window).
+Other domains call `meter_by_code`, `meters_by_codes`, `all_meters`, `aggregate` and
+`aggregate_many`: the quantity of a meter for a customer over a half-open period [start, end), per
+the meter's aggregation, from every event stored with a timestamp in that period, including events
+that arrived late (after the period ended, within the grace window).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.customers import service as customers
-from hisaab.subscriptions import service as subscriptions
+from hisaab.jobs import queue
 from hisaab.tenants import service as tenants
 from hisaab.usage import intake, repository
 from hisaab.usage.intake import CustomerClock, MeterRule, Windows
@@ -92,6 +92,11 @@ def meter_by_code(session: Session, tenant_id: str, code: str) -> Meter | None:
     return meters_by_codes(session, tenant_id, [code]).get(code)
 
 
+def all_meters(session: Session, tenant_id: str) -> list[Meter]:
+    """Every meter of the tenant, by code."""
+    return repository.all_meters(session, tenant_id)
+
+
 def meters_by_codes(session: Session, tenant_id: str, codes: Sequence[str]) -> dict[str, Meter]:
     """The tenant's meters among these codes, by code (unknown codes are left out)."""
     wanted = [c for c in codes if isinstance(c, str) and "\x00" not in c]
@@ -133,6 +138,10 @@ def _customer_clocks(
     return by_id, by_external_id
 
 
+THRESHOLD_TASK = "check_usage_thresholds"
+THRESHOLD_QUEUE = "usage"
+
+
 def ingest(
     session: Session,
     tenant_id: str,
@@ -157,6 +166,16 @@ def ingest(
     }
     admission = intake.admit(parsed, by_id, by_external_id, meters, windows)
     stored = repository.insert_events(session, tenant_id, admission.rows, now)
+    if stored:
+        # Quotas are checked after the commit, off the hot path: one job per batch, naming the
+        # customers whose usage grew (entitlements announces what they reached).
+        customers_used = sorted({record["c"] for record in admission.rows.records})
+        queue.enqueue(
+            session,
+            THRESHOLD_TASK,
+            {"tenant_id": tenant_id, "customer_ids": customers_used},
+            queue=THRESHOLD_QUEUE,
+        )
     return UsageEventsAccepted(
         accepted=stored,
         duplicates=admission.duplicates + len(admission.rows) - stored,
@@ -224,23 +243,16 @@ def calendar_month(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), following.astimezone(UTC)
 
 
-def _billing_period(session: Session, customer_id: str) -> tuple[datetime, datetime] | None:
-    """The current period of the customer's newest subscription that is being billed."""
-    page = subscriptions.list_subscriptions(session, PageRequest(limit=100), customer_id, None)
-    for subscription in page.items:
-        if (
-            subscription.status in repository.BILLING_STATUSES
-            and subscription.current_period_start is not None
-            and subscription.current_period_end is not None
-        ):
-            return subscription.current_period_start, subscription.current_period_end
-    return None
-
-
 def customer_usage(
-    session: Session, tenant_id: str, customer_id: str, meter_code: str | None, now: datetime
+    session: Session,
+    tenant_id: str,
+    customer_id: str,
+    meter_code: str | None,
+    billing_period: tuple[datetime, datetime] | None,
+    now: datetime,
 ) -> CustomerUsageOut:
-    """What the customer has used so far in its current billing period, per meter."""
+    """What the customer has used so far in `billing_period` (its subscription's current
+    period; None: the calendar month of the customer's clock in the tenant's zone), per meter."""
     customer = customers.get_customer(session, tenant_id, customer_id)
     if meter_code is not None:
         meter = meter_by_code(session, tenant_id, meter_code)
@@ -248,8 +260,8 @@ def customer_usage(
             raise not_found("meter", meter_code)
         meters = [meter]
     else:
-        meters = repository.all_meters(session, tenant_id)
-    period = _billing_period(session, customer.id)
+        meters = all_meters(session, tenant_id)
+    period = billing_period
     source = "subscription"
     if period is None:
         source = "calendar_month"
