@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -113,3 +113,12 @@ def list_coupons(
     if code is not None:
         statement = statement.where(Coupon.code == code)
     return fetch_page(session, statement, Coupon.id, page)
+
+
+def any_feature_named(session: Session, keys: Sequence[str]) -> bool:
+    """Whether any plan version of the tenant has a feature with one of these keys."""
+    found = session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM plan_versions WHERE features ?| CAST(:keys AS text[]))"),
+        {"keys": list(keys)},
+    ).scalar_one()
+    return bool(found)

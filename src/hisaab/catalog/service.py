@@ -460,3 +460,8 @@ def present_coupon(coupon: Coupon) -> CouponOut:
         status=cast(CouponStatus, coupon.status),
         created_at=coupon.created_at,
     )
+
+
+def has_quota_on(session: Session, meter_codes: Sequence[str]) -> bool:
+    """Whether a plan of the tenant sets a feature named like one of these meters (a quota)."""
+    return bool(meter_codes) and repository.any_feature_named(session, meter_codes)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hisaab.catalog import service as catalog
 from hisaab.clocks import service as clocks
 from hisaab.core.errors import HisaabError, conflict, invalid, not_found
 from hisaab.core.ids import new_id
@@ -166,7 +167,7 @@ def ingest(
     }
     admission = intake.admit(parsed, by_id, by_external_id, meters, windows)
     stored = repository.insert_events(session, tenant_id, admission.rows, now)
-    if stored:
+    if stored and catalog.has_quota_on(session, sorted(meters)):
         # Quotas are checked after the commit, off the hot path: one job per batch, naming the
         # customers whose usage grew (entitlements announces what they reached).
         customers_used = sorted({record["c"] for record in admission.rows.records})
