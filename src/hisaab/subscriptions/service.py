@@ -190,23 +190,33 @@ def _issue(
     invoice = invoicing.issue(
         session,
         subscription.tenant_id,
-        invoicing.InvoiceDraft(
-            customer_id=subscription.customer_id,
-            subscription_id=subscription.id,
-            test_clock_id=subscription.test_clock_id,
-            billing_reason=reason,
-            collection_method=subscription.collection_method,
-            days_until_due=subscription.days_until_due,
-            currency=subscription.currency,
-            period_start=period[0] if period else None,
-            period_end=period[1] if period else None,
-            lines=lines,
-            discount=_discount(session, subscription),
-        ),
+        _draft(session, subscription, reason, lines, period),
         now,
     )
     subscription.latest_invoice_id = invoice.id
     return invoice
+
+
+def _draft(
+    session: Session,
+    subscription: Subscription,
+    reason: str,
+    lines: tuple[invoicing.LineDraft, ...],
+    period: tuple[datetime, datetime] | None,
+) -> invoicing.InvoiceDraft:
+    return invoicing.InvoiceDraft(
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        test_clock_id=subscription.test_clock_id,
+        billing_reason=reason,
+        collection_method=subscription.collection_method,
+        days_until_due=subscription.days_until_due,
+        currency=subscription.currency,
+        period_start=period[0] if period else None,
+        period_end=period[1] if period else None,
+        lines=lines,
+        discount=_discount(session, subscription),
+    )
 
 
 def _bill_period(
@@ -577,18 +587,12 @@ def upcoming_invoice(session: Session, tenant_id: str, customer_id: str) -> Invo
     return invoicing.preview(
         session,
         tenant_id,
-        invoicing.InvoiceDraft(
-            customer_id=subscription.customer_id,
-            subscription_id=subscription.id,
-            test_clock_id=subscription.test_clock_id,
-            billing_reason="subscription_cycle" if period else "subscription_update",
-            collection_method=subscription.collection_method,
-            days_until_due=subscription.days_until_due,
-            currency=subscription.currency,
-            period_start=period[0] if period else None,
-            period_end=period[1] if period else None,
-            lines=lines,
-            discount=_discount(session, subscription),
+        _draft(
+            session,
+            subscription,
+            "subscription_cycle" if period else "subscription_update",
+            lines,
+            period,
         ),
         at,
     )
