@@ -181,7 +181,6 @@ def _attempt(
                 retryable=False,
                 scheduled_at=now,
                 created_at=now,
-                refunded_amount=0,
             )
         )
     return payment_id

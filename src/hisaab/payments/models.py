@@ -79,7 +79,6 @@ class PaymentAttempt(Base):
     created_at: Mapped[Timestamp]
     completed_at: Mapped[OptionalTimestamp]
     disputed_at: Mapped[OptionalTimestamp]
-    refunded_amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class Refund(Base):

@@ -3,11 +3,12 @@
 The credit note decides how much goes back and posts it to the ledger; this module gets it to the
 customer. How "exactly once" holds, as for charges: the refund rows commit with the credit note,
 before any gateway call, each with an idempotency key derived from its own id, and the amount is
-reserved on its payment at once (`refunded_amount`), so a second credit note can never spend the
-same payment twice. The gateway is called by a job after that commit, holding the refund's row
-lock: a duplicate job waits on the lock and then finds the refund settled, and a job that died
-after the gateway answered sends the very same request with the very same key, which the gateway
-answers with the first refund instead of making a second one.
+reserved the moment its row is written (a payment's refundable rest is its amount less its
+refunds that did not fail, read under the payment's lock), so a second credit note can never
+spend the same payment twice. The gateway is called by a job after that commit, holding the
+refund's row lock: a duplicate job waits on the lock and then finds the refund settled, and a job
+that died after the gateway answered sends the very same request with the very same key, which
+the gateway answers with the first refund instead of making a second one.
 
 Refunds are real-time work even for a customer on a test clock: money leaves when the tenant asks,
 not when a simulated month has passed.
@@ -61,8 +62,12 @@ def start(
 ) -> list[Refund]:
     """Refund rows for `amount`, spread over the invoice's gateway payments oldest first, and a
     job for each; the caller holds the invoice's lock (credit notes of one invoice queue up)."""
-    payments = [p for p in repository.refundable_payments(session, invoice.id) if _refundable(p)]
-    available = sum(p.amount - p.refunded_amount for p in payments)
+    payments = [
+        (payment, rest)
+        for payment, rest in repository.refundable_payments(session, invoice.id)
+        if _refundable(payment)
+    ]
+    available = sum(rest for _, rest in payments)
     if available < amount:
         raise conflict(
             "refund_exceeds_gateway_payments",
@@ -71,10 +76,10 @@ def start(
         )
     made = []
     left = amount
-    for payment in payments:
+    for payment, rest in payments:
         if left == 0:
             break
-        part = min(left, payment.amount - payment.refunded_amount)
+        part = min(left, rest)
         refund_id = new_id("rf")
         refund = Refund(
             tenant_id=invoice.tenant_id,
@@ -91,7 +96,6 @@ def start(
             created_at=now,
         )
         repository.add(session, refund)
-        payment.refunded_amount += part
         left -= part
         queue.enqueue(
             session,
@@ -182,7 +186,6 @@ def settle(
         refund.status = "failed"
         refund.failure_code = failure_code or "refund_failed"
         refund.completed_at = now
-        payment.refunded_amount -= refund.amount
         changed = True
     session.flush()
     return changed

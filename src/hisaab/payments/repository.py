@@ -193,18 +193,33 @@ def gateway_customer(session: Session, customer_id: str, gateway: str) -> str | 
     )
 
 
-def refundable_payments(session: Session, invoice_id: str) -> Sequence[PaymentAttempt]:
-    """Succeeded payments of the invoice with money left to refund, locked, oldest first."""
-    return session.scalars(
+def refundable_payments(session: Session, invoice_id: str) -> list[tuple[PaymentAttempt, int]]:
+    """Succeeded payments of the invoice with what is left to refund on each, oldest first; the
+    payments are locked, so credit notes refunding at once take turns."""
+    payments = session.scalars(
         select(PaymentAttempt)
-        .where(
-            PaymentAttempt.invoice_id == invoice_id,
-            PaymentAttempt.status == "succeeded",
-            PaymentAttempt.amount > PaymentAttempt.refunded_amount,
-        )
+        .where(PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.status == "succeeded")
         .order_by(PaymentAttempt.attempt_number)
         .with_for_update()
     ).all()
+    refunded = refunded_amounts(session, [p.id for p in payments])
+    return [
+        (payment, payment.amount - refunded.get(payment.id, 0))
+        for payment in payments
+        if payment.amount > refunded.get(payment.id, 0)
+    ]
+
+
+def refunded_amounts(session: Session, payment_ids: Collection[str]) -> dict[str, int]:
+    """What each payment has given back or is giving back (refunds that did not fail)."""
+    if not payment_ids:
+        return {}
+    rows = session.execute(
+        select(Refund.payment_id, func.sum(Refund.amount))
+        .where(Refund.payment_id.in_(payment_ids), Refund.status != "failed")
+        .group_by(Refund.payment_id)
+    )
+    return {payment_id: int(total) for payment_id, total in rows}
 
 
 def get_refund(

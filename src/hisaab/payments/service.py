@@ -94,8 +94,9 @@ def present(session: Session, attempt: PaymentAttempt) -> PaymentOut:
             **{
                 name: getattr(attempt, name)
                 for name in PaymentOut.model_fields
-                if name not in {"object", "refunds"}
+                if name not in {"object", "refunds", "refunded_amount"}
             },
+            "refunded_amount": sum(r.amount for r in refunds if r.status != "failed"),
             "refunds": [RefundOut.model_validate(r, from_attributes=True) for r in refunds],
         }
     )
@@ -143,7 +144,6 @@ def _new_attempt(
         retryable=False,
         scheduled_at=at,
         created_at=at,
-        refunded_amount=0,
     )
     attempt.idempotency_key = _idempotency_key(attempt)
     repository.add(session, attempt)

@@ -65,7 +65,6 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("completed_at", TS, nullable=True),
         sa.Column("disputed_at", TS, nullable=True),
-        sa.Column("refunded_amount", sa.BigInteger(), nullable=False),
         sa.CheckConstraint(
             "status IN ('scheduled', 'processing', 'succeeded', 'failed', 'requires_action', "
             "'canceled')",
