@@ -68,7 +68,7 @@ def uninstall() -> None:
 def on_event(session: Session, event: Event) -> None:
     """A delivery for each enabled endpoint of the tenant that takes this event's type."""
     now = SYSTEM_CLOCK.now()
-    for endpoint in repository.endpoints_for(session, event.tenant_id, event.type):
+    for endpoint in repository.endpoints_for(session, event.type):
         create(session, endpoint, event, now)
 
 
@@ -309,8 +309,8 @@ def _disable_if_failing(
     session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime
 ) -> None:
     session.flush()  # the attempt just logged counts
-    first_try_at = repository.first_attempt_at(session, delivery.tenant_id, delivery.id)
-    last_success_at = repository.last_success_at(session, delivery.tenant_id, endpoint.id)
+    first_try_at = repository.first_attempt_at(session, delivery.id)
+    last_success_at = repository.last_success_at(session, endpoint.id)
     if first_try_at is None or not schedule.should_disable(first_try_at, last_success_at):
         return
     locked = repository.get_endpoint(session, endpoint.tenant_id, endpoint.id, for_update=True)

@@ -146,7 +146,7 @@ def list_deliveries(
 ) -> Slice[DeliveryView]:
     endpoint = get_endpoint(session, tenant_id, endpoint_id)
     deliveries = repository.list_deliveries(session, endpoint.id, page, status)
-    attempts = repository.attempts_of(session, tenant_id, [d.id for d in deliveries.items])
+    attempts = repository.attempts_of(session, [d.id for d in deliveries.items])
     return Slice(
         items=[DeliveryView(d, attempts.get(d.id, [])) for d in deliveries.items],
         has_more=deliveries.has_more,
@@ -201,13 +201,13 @@ def resend_event(
             )
         targets: Sequence[WebhookEndpoint] = [endpoint]
     else:
-        targets = repository.endpoints_for(session, tenant_id, event.type)
+        targets = repository.endpoints_for(session, event.type)
     views = []
     for target in targets:
-        existing = repository.find_delivery(session, tenant_id, target.id, event.id)
+        existing = repository.find_delivery(session, target.id, event.id)
         if existing is None:
             delivery.create(session, target, event, now)
-            existing = repository.find_delivery(session, tenant_id, target.id, event.id)
+            existing = repository.find_delivery(session, target.id, event.id)
             assert existing is not None
         else:
             _enqueue_manual(session, existing)
@@ -234,7 +234,7 @@ def _refuse_disabled(endpoint: WebhookEndpoint) -> None:
 
 
 def _view(session: Session, found_delivery: WebhookDelivery) -> DeliveryView:
-    attempts = repository.attempts_of(session, found_delivery.tenant_id, [found_delivery.id])
+    attempts = repository.attempts_of(session, [found_delivery.id])
     return DeliveryView(found_delivery, attempts.get(found_delivery.id, []))
 
 

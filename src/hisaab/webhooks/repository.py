@@ -62,12 +62,11 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     session.flush()
 
 
-def endpoints_for(session: Session, tenant_id: str, event_type: str) -> Sequence[WebhookEndpoint]:
+def endpoints_for(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
     """The tenant's enabled endpoints that take events of this type."""
     statement = (
         select(WebhookEndpoint)
         .where(
-            WebhookEndpoint.tenant_id == tenant_id,
             WebhookEndpoint.disabled_at.is_(None),
             or_(
                 any_(WebhookEndpoint.events) == "*",
@@ -104,11 +103,8 @@ def get_delivery(
     return delivery if delivery is not None and delivery.endpoint_id == endpoint_id else None
 
 
-def find_delivery(
-    session: Session, tenant_id: str, endpoint_id: str, event_id: str
-) -> WebhookDelivery | None:
+def find_delivery(session: Session, endpoint_id: str, event_id: str) -> WebhookDelivery | None:
     statement = select(WebhookDelivery).where(
-        WebhookDelivery.tenant_id == tenant_id,
         WebhookDelivery.endpoint_id == endpoint_id,
         WebhookDelivery.event_id == event_id,
     )
@@ -139,19 +135,14 @@ def add_attempt(session: Session, attempt: WebhookAttempt) -> None:
     session.add(attempt)
 
 
-def attempts_of(
-    session: Session, tenant_id: str, delivery_ids: Sequence[str]
-) -> dict[str, list[WebhookAttempt]]:
+def attempts_of(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
     """Each delivery's attempts, oldest first, in one query for a whole page."""
     found: dict[str, list[WebhookAttempt]] = defaultdict(list)
     if not delivery_ids:
         return found
     statement = (
         select(WebhookAttempt)
-        .where(
-            WebhookAttempt.tenant_id == tenant_id,
-            WebhookAttempt.delivery_id.in_(delivery_ids),
-        )
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
         .order_by(WebhookAttempt.id)
     )
     for attempt in session.scalars(statement):
@@ -159,16 +150,15 @@ def attempts_of(
     return found
 
 
-def first_attempt_at(session: Session, tenant_id: str, delivery_id: str) -> datetime | None:
+def first_attempt_at(session: Session, delivery_id: str) -> datetime | None:
     statement = select(func.min(WebhookAttempt.attempted_at)).where(
-        WebhookAttempt.tenant_id == tenant_id, WebhookAttempt.delivery_id == delivery_id
+        WebhookAttempt.delivery_id == delivery_id
     )
     return session.execute(statement).scalar_one_or_none()
 
 
-def last_success_at(session: Session, tenant_id: str, endpoint_id: str) -> datetime | None:
+def last_success_at(session: Session, endpoint_id: str) -> datetime | None:
     statement = select(func.max(WebhookAttempt.attempted_at)).where(
-        WebhookAttempt.tenant_id == tenant_id,
         WebhookAttempt.endpoint_id == endpoint_id,
         WebhookAttempt.succeeded.is_(True),
     )
