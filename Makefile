@@ -26,8 +26,10 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# Flags: BENCH_ARGS for the usage benchmark (--events 10M), BILLING_ARGS for the billing run
+# (--n 10k,100k --million --workers 2 --tenants 4).
 bench: $(VENV)/.dev-deps
-	$(BIN)/python -m bench
+	BENCH_BILLING_ARGS='$(BILLING_ARGS)' $(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check src tests bench

@@ -1,5 +1,5 @@
 """`make bench`: figures for the request boundary (auth + RLS scope + transaction + audit), then
-for usage events (bench/usage.py).
+for usage events (bench/usage.py), then for the billing run (bench/billing.py).
 
 Runs in-process against a throwaway database in the embedded PostgreSQL (or the server of
 HISAAB_TEST_DATABASE_URL) and prints requests per second and latency percentiles. Figures, not
@@ -9,6 +9,7 @@ assertions: compare them across changes on the same machine.
 from __future__ import annotations
 
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable
 import httpx
 from fastapi.testclient import TestClient
 
-from bench import usage
+from bench import api_load, billing, usage
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.db import Database
@@ -97,6 +98,10 @@ def main() -> None:
         database.dispose()
     finally:
         drop_database(cluster, name)
+    print()
+    # The real server driven over loopback (bench/api_load.py); its flags come from the
+    # environment: `BENCH_API_LOAD_ARGS="--workers 2 --scale 0.2" make bench`.
+    api_load.main(shlex.split(os.environ.get("BENCH_API_LOAD_ARGS", "")))
 
 
 if __name__ == "__main__":
@@ -104,3 +109,7 @@ if __name__ == "__main__":
     print()
     # Usage ingestion and aggregation; flags go to it (`python -m bench --events 10M`).
     usage.main(sys.argv[1:])
+    print()
+    # The billing run. Its flags share names with usage's (--workers), so they come from the
+    # environment: `make bench BILLING_ARGS="--n 10k --million"`.
+    billing.main(shlex.split(os.environ.get("BENCH_BILLING_ARGS", "")))

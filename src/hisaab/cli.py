@@ -9,7 +9,9 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,10 @@ cli = typer.Typer(
 )
 HostOption = Annotated[str | None, typer.Option(help="Interface to listen on [env HISAAB_HOST].")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [env HISAAB_PORT].")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=64, help="API processes sharing the port [env HISAAB_API_WORKERS]."),
+]
 
 
 @dataclass
@@ -142,7 +148,13 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> None:
+async def _serve(
+    env: Environment,
+    host: str,
+    port: int,
+    with_worker: bool,
+    sockets: list[socket.socket] | None = None,
+) -> None:
     database = Database.connect(env.app_url, env.settings.db_pool_size)
     runtime.configure(database)
     _configure_secrets(env.settings)
@@ -165,7 +177,7 @@ async def _serve(env: Environment, host: str, port: int, with_worker: bool) -> N
         loop.add_signal_handler(sig, stop.set)
     try:
         async with job_app.open_async():
-            api_task = asyncio.create_task(server.serve(), name="api")
+            api_task = asyncio.create_task(server.serve(sockets), name="api")
             services = [api_task]
             if with_worker:
                 worker = job_app.run_worker_async(
@@ -212,12 +224,59 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
 
 
 @cli.command()
-def api(host: HostOption = None, port: PortOption = None) -> None:
+def api(host: HostOption = None, port: PortOption = None, workers: WorkersOption = None) -> None:
     """The HTTP API alone (run `hisaab worker` beside it)."""
     with _environment() as env:
-        asyncio.run(
-            _serve(env, host or env.settings.host, port or env.settings.port, with_worker=False)
-        )
+        host = host or env.settings.host
+        port = port or env.settings.port
+        count = workers or env.settings.api_workers
+        if count == 1:
+            asyncio.run(_serve(env, host, port, with_worker=False))
+        else:
+            _serve_processes(env, host, port, count)
+
+
+def _serve_processes(env: Environment, host: str, port: int, count: int) -> None:
+    """`count` API processes accepting on one listening socket, bound here before they fork.
+
+    Each child opens its own connection pool after the fork (nothing connects before it); a
+    signal here stops them all, and one child ending stops the others and fails the command.
+    """
+    _admin_token(env.settings)  # files the children would otherwise race to create
+    _configure_secrets(env.settings)
+    listener = uvicorn.Config(None, host=host, port=port).bind_socket()  # type: ignore[arg-type]
+    children: list[int] = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # the child serves until told to stop, then leaves without cleaning up
+            code = 0
+            try:
+                asyncio.run(_serve(env, host, port, with_worker=False, sockets=[listener]))
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    listener.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    failed = False
+    while children:
+        pid, status = os.wait()
+        if pid in children:
+            children.remove(pid)
+            if os.waitstatus_to_exitcode(status) != 0 and not failed:
+                failed = True
+                forward(signal.SIGTERM, None)
+    if failed:
+        raise typer.Exit(1)
 
 
 QueuesOption = Annotated[

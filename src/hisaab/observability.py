@@ -30,6 +30,21 @@ LATENCY = Histogram(
 WEBHOOK_ATTEMPTS = Counter(
     "hisaab_webhook_attempts_total", "Outbound webhook delivery tries by outcome", ["outcome"]
 )
+# The billing run (billing/service.py), per process: each worker exports its own.
+BILLING_BATCHES = Histogram(
+    "hisaab_billing_batch_duration_seconds",
+    "Billing-run batches: wall time from claiming the due work to the payments' commit",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BILLING_LAG = Histogram(
+    "hisaab_billing_lag_seconds",
+    "How late the latest due item of a batch was billed, after its due time",
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 24 * 3600),
+)
+INVOICES_ISSUED = Counter("hisaab_billing_invoices_total", "Invoices issued by the billing run")
+PAYMENTS = Counter(
+    "hisaab_billing_payments_total", "Payment tries the billing run sent, by outcome", ["outcome"]
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 access_log = structlog.get_logger("hisaab.access")
 

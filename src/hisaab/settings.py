@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="Processes `hisaab api` serves with (one port)."
+    )
     worker_concurrency: int = Field(default=4, ge=1, le=200)
     smtp_url: SecretStr | None = Field(
         default=None,

@@ -14,7 +14,7 @@ CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 EXPECTED_PREFIXES = {
     "ten", "key", "cus", "pm", "prod", "plan", "sub", "in", "cn", "pay", "evt", "we",
     "clock", "mtr", "coupon", "aud", "req", "il", "ii", "cbt", "je", "msg", "cnl", "rf", "gwe",
-    "whd", "wha",
+    "whd", "wha", "bb",
 }  # fmt: skip
 VALID_BODY = "01jd3k5x7q9m2n4p6r8s0t1v3w"
 MAX_MILLIS = 2**48 - 1

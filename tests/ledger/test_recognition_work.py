@@ -22,7 +22,7 @@ PRO = 200_000
 def test_the_minute_tick_recognises_what_is_due_on_the_real_clock(
     database: Database, tenant: TenantHandle, run_jobs: Any, test_db: Any
 ) -> None:
-    from hisaab.jobs.tasks import scheduler_tick
+    from hisaab.jobs.tasks import bill_tenant, scheduler_tick
 
     billing = Billing.invoiced(tenant, run_jobs)
     sub = billing.subscribe(billing.customer(None), billing.plan("pro", PRO))
@@ -32,7 +32,8 @@ def test_the_minute_tick_recognises_what_is_due_on_the_real_clock(
         session.execute(
             text("UPDATE revenue_schedule SET recognize_at = recognize_at - interval '62 days'")
         )
-    scheduler_tick(timestamp=0)
+    scheduler_tick(timestamp=0)  # queues the tenant's billing jobs
+    bill_tenant(tenant_id=tenant.id, shard=0)
     assert trial_balance(billing) == {"1100": PRO, DEFERRED: 0, REVENUE: PRO}
     assert set(kinds(billing, sub["latest_invoice_id"])) == {
         "invoice_finalized",

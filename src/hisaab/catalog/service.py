@@ -32,6 +32,7 @@ from hisaab.catalog.schemas import (
     PriceOut,
 )
 from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior, VersionTerms
+from hisaab.core import bulk
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
 from hisaab.core.lookup import found
@@ -297,8 +298,16 @@ def plan_terms(
 
     404 `resource_missing` for an unknown, malformed or other tenant's plan id, or a version the
     plan does not have. Archived plans are returned (with `archived=True`): subscriptions already
-    on them keep renewing; refusing new ones is the caller's rule.
+    on them keep renewing; refusing new ones is the caller's rule. Read once per bulk batch.
     """
+    return bulk.memo(
+        session,
+        ("plan_terms", tenant_id, plan_id, version),
+        lambda: _plan_terms(session, tenant_id, plan_id, version),
+    )
+
+
+def _plan_terms(session: Session, tenant_id: str, plan_id: str, version: int | None) -> PlanTerms:
     view = get_plan(session, tenant_id, plan_id, version)
     return PlanTerms(
         **vars(_terms_of(view.version)),
@@ -419,7 +428,16 @@ def coupon_terms(session: Session, tenant_id: str, coupon: str) -> CouponTerms:
     """A coupon by id (`coupon_…`) or by code (any case); 404 `resource_missing` if unknown.
 
     Codes are stored upper case and ids are lower case, so the two can never be confused.
+    Read once per bulk batch.
     """
+    return bulk.memo(
+        session,
+        ("coupon_terms", tenant_id, coupon),
+        lambda: _coupon_terms(session, tenant_id, coupon),
+    )
+
+
+def _coupon_terms(session: Session, tenant_id: str, coupon: str) -> CouponTerms:
     row = None
     if looks_like("coupon", coupon):
         row = repository.get_coupon(session, tenant_id, coupon)

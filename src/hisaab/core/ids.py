@@ -16,7 +16,7 @@ PREFIXES = frozenset(
     {
         "ten", "key", "cus", "pm", "prod", "plan", "sub", "in", "cn", "pay", "evt", "we",
         "clock", "mtr", "coupon", "aud", "req", "il", "ii", "cbt", "je", "cnl", "msg", "rf", "gwe",
-        "whd", "wha",
+        "whd", "wha", "bb",
     }
 )  # fmt: skip
 

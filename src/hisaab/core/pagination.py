@@ -49,7 +49,7 @@ def decode_cursor(cursor: str) -> str:
     return value
 
 
-def _page_request(
+async def _page_request(
     limit: Annotated[int, Query(ge=1, le=100, description="Objects per page (1-100).")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")

@@ -3,6 +3,8 @@ caller's tenant."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +30,25 @@ def add(session: Session, obj: Customer | PaymentMethod) -> None:
 
 def flush(session: Session) -> None:
     session.flush()
+
+
+def load_many(session: Session, customer_ids: Sequence[str]) -> list[Customer | PaymentMethod]:
+    """Customers and their default payment methods, two queries for a whole batch: what
+    `get_customer` and `get_payment_method` then find in the session without asking again, as
+    long as the caller holds on to them (the session only keeps weak references)."""
+    if not customer_ids:
+        return []
+    found: list[Customer | PaymentMethod] = list(
+        session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+    )
+    method_ids = [
+        c.default_payment_method_id
+        for c in found
+        if isinstance(c, Customer) and c.default_payment_method_id
+    ]
+    if method_ids:
+        found += session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(method_ids)))
+    return found
 
 
 def get_customer(

@@ -7,7 +7,7 @@ clock lives at that clock's time (DESIGN rule 2), so its timestamps and events t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
+from hisaab.core import bulk
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
 from hisaab.core.lookup import found
@@ -148,6 +149,13 @@ def get_customer(
         customer_id,
         lambda: repository.get_customer(session, tenant_id, customer_id, for_update=for_update),
     )
+
+
+def load_many(session: Session, customer_ids: Iterable[str]) -> None:
+    """Read a batch's customers (and default payment methods) at once, kept for the rest of the
+    bulk batch; the tenant's RLS scope keeps another tenant's out."""
+    ids = sorted(set(customer_ids))
+    bulk.remember(session, ("customers", tuple(ids)), repository.load_many(session, ids))
 
 
 def list_customers(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hisaab.core import money
+from hisaab.core import bulk, money
 from hisaab.core.errors import conflict, invalid
 from hisaab.invoicing import fx, repository
 from hisaab.invoicing.models import ExchangeRate
@@ -85,7 +85,11 @@ def invoice_inr_values(
     its date; refusing to issue without a rate is better than a tax invoice without them."""
     if not gst_tenant or currency == fx.INR:
         return None
-    rate = repository.rate_on(session, currency, day)
+    rate = bulk.memo(
+        session,
+        ("exchange_rate", currency, day),
+        lambda: repository.rate_on(session, currency, day),
+    )
     if rate is None:
         raise conflict(
             "exchange_rate_missing",

@@ -48,6 +48,17 @@ def _lines_by_parent(
     return found
 
 
+def lock_many(session: Session, invoice_ids: Sequence[str]) -> list[Invoice]:
+    statement = (
+        select(Invoice)
+        .where(Invoice.id.in_(invoice_ids))
+        .order_by(Invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(statement))
+
+
 def lines_of(session: Session, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
     return _lines_by_parent(session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids)
 
@@ -81,6 +92,26 @@ def open_pending_items(session: Session, subscription_id: str) -> list[PendingIt
     return list(session.scalars(statement))
 
 
+def subscriptions_with_pending_items(session: Session, subscription_ids: Sequence[str]) -> set[str]:
+    statement = (
+        select(PendingItem.subscription_id)
+        .where(PendingItem.subscription_id.in_(subscription_ids), PendingItem.invoice_id.is_(None))
+        .distinct()
+    )
+    return set(session.scalars(statement))
+
+
+def customers_with_credit(session: Session, customer_ids: Sequence[str]) -> set[tuple[str, str]]:
+    """(customer, currency) pairs of these customers whose credit balance is not zero."""
+    statement = (
+        select(CreditTransaction.customer_id, CreditTransaction.currency)
+        .where(CreditTransaction.customer_id.in_(customer_ids))
+        .group_by(CreditTransaction.customer_id, CreditTransaction.currency)
+        .having(func.sum(CreditTransaction.amount) != 0)
+    )
+    return {(customer, currency) for customer, currency in session.execute(statement)}
+
+
 def has_pending_items(session: Session, subscription_id: str) -> bool:
     return bool(session.scalar(select(_open_items(subscription_id).exists())))
 
@@ -92,20 +123,21 @@ def credit_balance(session: Session, customer_id: str, currency: str) -> int:
     return int(session.scalar(statement) or 0)
 
 
-def next_number(session: Session, tenant_id: str, series: str) -> int:
-    """The next number of a series. The row stays locked until the transaction ends, so a
-    concurrent finalization waits, and a rollback returns the number: no gap, no duplicate."""
+def next_number(session: Session, tenant_id: str, series: str, count: int = 1) -> int:
+    """The first of the next `count` numbers of a series. The row stays locked until the
+    transaction ends, so a concurrent finalization waits, and a rollback returns the numbers:
+    no gap, no duplicate."""
     value = session.execute(
         text(
             "INSERT INTO document_sequences (tenant_id, series, last_number) "
-            "VALUES (:tenant_id, :series, 1) "
+            "VALUES (:tenant_id, :series, :count) "
             "ON CONFLICT (tenant_id, series) "
-            "DO UPDATE SET last_number = document_sequences.last_number + 1 "
+            "DO UPDATE SET last_number = document_sequences.last_number + :count "
             "RETURNING last_number"
         ),
-        {"tenant_id": tenant_id, "series": series},
+        {"tenant_id": tenant_id, "series": series, "count": count},
     ).scalar_one()
-    return int(value)
+    return int(value) - count + 1
 
 
 # --- credit notes ----------------------------------------------------------------------------

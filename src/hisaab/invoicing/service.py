@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
+from hisaab.core import bulk, tally
 from hisaab.core.errors import conflict
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
@@ -78,6 +79,8 @@ class InvoiceDraft:
     period_end: datetime | None
     lines: tuple[LineDraft, ...]
     discount: Discount | None
+    # Chosen ahead when the caller needs to name the invoice before it is issued (a batch).
+    invoice_id: str | None = None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -99,13 +102,33 @@ def present(session: Session, invoice: Invoice) -> InvoiceOut:
 def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
     if not invoices:
         return []
-    ids = [i.id for i in invoices]
-    lines = repository.lines_of(session, ids)
-    credited = repository.credited_totals(session, ids)
+    ids = tuple(i.id for i in invoices)
+    lines = bulk.memo(session, ("invoice_lines", ids), lambda: repository.lines_of(session, ids))
+    credited = bulk.memo(
+        session, ("invoice_credited", ids), lambda: repository.credited_totals(session, ids)
+    )
     return [
         _present(invoice, lines.get(invoice.id, []), credited.get(invoice.id, 0))
         for invoice in invoices
     ]
+
+
+def lock_many(session: Session, invoice_ids: Sequence[str]) -> list[Invoice]:
+    """The invoices of these ids (RLS: the transaction's tenant's), locked, in id order, so two
+    batches never deadlock."""
+    return repository.lock_many(session, sorted(set(invoice_ids)))
+
+
+def read_ahead(session: Session, invoices: Sequence[Invoice]) -> None:
+    """Read the lines and credited totals of a batch's invoices at once, for `present` of each
+    inside the batch."""
+    ids = [invoice.id for invoice in invoices]
+    lines = repository.lines_of(session, ids)
+    credited = repository.credited_totals(session, ids)
+    for invoice_id in ids:
+        key = (invoice_id,)
+        bulk.remember(session, ("invoice_lines", key), {invoice_id: lines.get(invoice_id, [])})
+        bulk.remember(session, ("invoice_credited", key), {invoice_id: credited.get(invoice_id, 0)})
 
 
 def _present(invoice: Invoice, lines: Sequence[InvoiceLine], credited: int = 0) -> InvoiceOut:
@@ -196,6 +219,59 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     return invoice
 
 
+def issue_many(
+    session: Session, tenant_id: str, drafts: Sequence[InvoiceDraft], now: datetime
+) -> list[Invoice]:
+    """`issue` for a batch of drafts (the billing run, inside `bulk.batch`): the same documents
+    and events, with what they need read once for the whole batch and numbers taken from each
+    series in one step."""
+    customers.load_many(session, (draft.customer_id for draft in drafts))
+    with_pending = repository.subscriptions_with_pending_items(
+        session, [draft.subscription_id for draft in drafts]
+    )
+    built: list[tuple[Invoice, list[InvoiceLine]]] = []
+    for draft in drafts:
+        pending = None if draft.subscription_id in with_pending else ()
+        tenant, invoice, lines, items = _build(session, tenant_id, draft, now, pending)
+        for item in items:
+            item.invoice_id = invoice.id
+        session.add(invoice)
+        session.add_all(lines)
+        events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
+        built.append((invoice, lines))
+    tenant = tenants.get_tenant(session, tenant_id)
+    numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
+    with_credit = repository.customers_with_credit(
+        session, sorted({draft.customer_id for draft in drafts})
+    )
+    for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
+        may_spend = (invoice.customer_id, invoice.currency) in with_credit
+        _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
+    tally.add(session, "invoices", len(built))
+    return [invoice for invoice, _ in built]
+
+
+def _numbers(
+    session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: datetime
+) -> list[tuple[str, str]]:
+    """The next numbers for `invoices`, in order, each series asked once."""
+    gst = tenant.gstin is not None
+    day = tenants.local_day(tenant, now)
+    wanted: dict[str | None, int] = {}
+    for invoice in invoices:
+        wanted[invoice.test_clock_id] = wanted.get(invoice.test_clock_id, 0) + 1
+    next_of: dict[str | None, tuple[numbering.Series, int]] = {}
+    for clock_id, count in wanted.items():
+        series = numbering.series("invoice", gst, day, clock_id)
+        next_of[clock_id] = (series, repository.next_number(session, tenant.id, series.key, count))
+    numbers = []
+    for invoice in invoices:
+        series, sequence = next_of[invoice.test_clock_id]
+        next_of[invoice.test_clock_id] = (series, sequence + 1)
+        numbers.append((series.key, _formatted("invoice", tenant, gst, series, sequence)))
+    return numbers
+
+
 def preview(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) -> InvoiceOut:
     """The invoice the draft would become, with tax, credit and totals, writing nothing: what
     an upcoming invoice will say (no number yet, credit balance as it stands now)."""
@@ -211,10 +287,16 @@ def preview(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime
 
 
 def _build(
-    session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime
+    session: Session,
+    tenant_id: str,
+    draft: InvoiceDraft,
+    now: datetime,
+    pending: Sequence[PendingItem] | None = None,
 ) -> tuple[Tenant, Invoice, list[InvoiceLine], Sequence[PendingItem]]:
-    """The draft invoice and its lines, taxed and totalled, not yet added to the session."""
-    pending = repository.open_pending_items(session, draft.subscription_id)
+    """The draft invoice and its lines, taxed and totalled, not yet added to the session;
+    `pending`: the subscription's pending items when the caller knows them (None: look)."""
+    if pending is None:
+        pending = repository.open_pending_items(session, draft.subscription_id)
     drafts = [*draft.lines, *(_as_line(item) for item in pending)]
     if not drafts:
         raise ValueError("an invoice needs at least one line")
@@ -240,7 +322,7 @@ def _build(
     )
     invoice = Invoice(
         tenant_id=tenant_id,
-        id=new_id("in"),
+        id=draft.invoice_id or new_id("in"),
         number=None,
         series=None,
         status="draft",
@@ -349,9 +431,13 @@ def _finalize(
     lines: Sequence[InvoiceLine],
     now: datetime,
     days_until_due: int | None,
+    number: tuple[str, str] | None = None,
+    may_spend_credit: bool = True,
 ) -> None:
-    """Number, date and settle what credit can; from here on the document never changes."""
-    invoice.series, invoice.number = assign_number(
+    """Number, date and settle what credit can; from here on the document never changes.
+    `number`: one already taken for it; `may_spend_credit` False: the caller knows the
+    customer has no credit balance."""
+    invoice.series, invoice.number = number or assign_number(
         session, tenant, "invoice", invoice.test_clock_id, now
     )
     invoice.issued_at = now
@@ -360,11 +446,12 @@ def _finalize(
         if invoice.collection_method == "send_invoice"
         else now
     )
-    _apply_credit(session, invoice, now)
+    _apply_credit(session, invoice, now, may_spend_credit)
     invoice.amount_paid = 0
     invoice.amount_remaining = invoice.amount_due
     invoice.status = "open"
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
     ledger.invoice_finalized(session, invoice, lines, now)
     events.emit(session, tenant.id, "invoice.finalized", _present(invoice, lines), now)
     if invoice.amount_due == 0:
@@ -381,14 +468,22 @@ def assign_number(
     gst = tenant.gstin is not None
     series = numbering.series(kind, gst, tenants.local_day(tenant, now), clock_id)
     sequence = repository.next_number(session, tenant.id, series.key)
+    return series.key, _formatted(kind, tenant, gst, series, sequence)
+
+
+def _formatted(
+    kind: str, tenant: Tenant, gst: bool, series: numbering.Series, sequence: int
+) -> str:
     prefix = numbering.prefix_of(kind, tenant.invoice_prefix)
     try:
-        return series.key, numbering.invoice_number(prefix, gst, series.label, sequence)
+        return numbering.invoice_number(prefix, gst, series.label, sequence)
     except numbering.NumberSeriesExhausted as exc:
         raise conflict(f"{kind}_numbers_exhausted", f"{exc}; shorten the invoice prefix.") from None
 
 
-def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:
+def _apply_credit(
+    session: Session, invoice: Invoice, now: datetime, may_spend: bool = True
+) -> None:
     """Use the customer's credit balance first; a negative total becomes new credit.
 
     Only spending credit needs the customer's row lock (granting cannot overdraw): the balance
@@ -398,7 +493,7 @@ def _apply_credit(session: Session, invoice: Invoice, now: datetime) -> None:
     invoice.amount_due = max(invoice.total, 0)
     if invoice.total < 0:
         move_credit(session, invoice, -invoice.total, "net_credit", now)
-    elif invoice.total > 0 and _credit(session, invoice) > 0:
+    elif invoice.total > 0 and may_spend and _credit(session, invoice) > 0:
         customers.get_customer(session, invoice.tenant_id, invoice.customer_id, for_update=True)
         used = min(_credit(session, invoice), invoice.total)
         if used > 0:
@@ -439,7 +534,8 @@ def _settle(session: Session, invoice: Invoice, now: datetime, *, out_of_band: b
     invoice.paid_at = now
     invoice.paid_out_of_band = out_of_band
     invoice.updated_at = now
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
     events.emit(session, invoice.tenant_id, "invoice.paid", present(session, invoice), now)
 
 

@@ -16,7 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
+
 DEFAULT_QUEUE = "default"
+_DEFERRED = "hisaab.jobs.deferred"
 
 _conninfo: str | None = None
 
@@ -47,7 +50,15 @@ def enqueue(
     scheduled_at: datetime | None = None,
     queueing_lock: str | None = None,
 ) -> int | None:
-    """Add a job in the session's transaction; None if `queueing_lock` already has a job waiting."""
+    """Add a job in the session's transaction; None if `queueing_lock` already has a job waiting.
+
+    In a bulk batch, jobs without a queueing lock are added together when the batch ends (their
+    ids are not known before: None).
+    """
+    if queueing_lock is None and bulk.collecting(session):
+        rows = bulk.memo(session, _DEFERRED, lambda: _deferred_rows(session))
+        rows.append((queue, task_name, json.dumps(args), scheduled_at))
+        return None
     statement = text(
         "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock, "
         "CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))"
@@ -66,3 +77,25 @@ def enqueue(
             return int(session.execute(statement, params).scalar_one())
     except IntegrityError:
         return None
+
+
+def _deferred_rows(session: Session) -> list[tuple[str, str, str, datetime | None]]:
+    rows: list[tuple[str, str, str, datetime | None]] = []
+    bulk.at_end(session, lambda s: _defer_many(s, rows))
+    return rows
+
+
+def _defer_many(session: Session, rows: list[tuple[str, str, str, datetime | None]]) -> None:
+    """All of a batch's jobs through one call of procrastinate's own function."""
+    if not rows:
+        return
+    queues, tasks, args, times = (list(column) for column in zip(*rows, strict=True))
+    session.execute(
+        text(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY(SELECT ROW(q, t, 0, NULL, NULL, "
+            "CAST(a AS jsonb), s)::procrastinate_job_to_defer_v1 FROM unnest("
+            "CAST(:queues AS text[]), CAST(:tasks AS text[]), CAST(:args AS text[]), "
+            "CAST(:times AS timestamptz[])) AS j(q, t, a, s)))"
+        ),
+        {"queues": queues, "tasks": tasks, "args": args, "times": times},
+    )

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import structlog
 
+from hisaab.billing import service as billing
 from hisaab.clocks import service as clocks
 from hisaab.core import idempotency
-from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.entitlements import service as entitlements
 from hisaab.jobs import runtime, scheduler
@@ -20,15 +20,12 @@ from hisaab.mail import service as mail
 from hisaab.payments import refunds
 from hisaab.payments import service as payments
 from hisaab.subscriptions import service as subscriptions
-from hisaab.tenants import service as tenants
 from hisaab.usage import service as usage
 from hisaab.webhooks import delivery as webhooks
 
 log = structlog.get_logger("hisaab.jobs")
 # API.md promises at least 24 h; twice that covers clients that retry the next day.
 IDEMPOTENCY_TTL = timedelta(hours=48)
-# A safety bound, not a throttle: what is left over is picked up by the next tick.
-MAX_BATCHES_PER_TICK = 10_000
 
 scheduler.register(subscriptions.DUE_WORK)
 scheduler.register(payments.DUE_WORK)
@@ -74,20 +71,17 @@ def deliver_webhook(tenant_id: str, delivery_id: str, attempt_count: int, manual
 @app.periodic(cron="* * * * *", periodic_id="scheduler_tick")
 @app.task(name="scheduler_tick", queue="scheduler", queueing_lock="scheduler_tick")
 def scheduler_tick(timestamp: int) -> None:
-    """Due work of every tenant's customers on the system clock, up to now."""
-    database = runtime.database()
-    with database.transaction(OPERATOR_SCOPE) as session:
-        tenant_ids = tenants.all_tenant_ids(session)
-    done = 0
-    for tenant_id in tenant_ids:
-        # Each batch in its own transaction; repeat until the tenant has nothing due left.
-        for _ in range(MAX_BATCHES_PER_TICK):
-            with database.transaction(tenant_id) as session:
-                batch = scheduler.run_due(session, None, SYSTEM_CLOCK.now())
-            done += batch
-            if batch == 0:
-                break
-    log.info("scheduler_tick", tenants=len(tenant_ids), done=done, deferred_at=timestamp)
+    """Hand every tenant's due work on the system clock to the billing jobs."""
+    with runtime.database().transaction(OPERATOR_SCOPE) as session:
+        added = billing.fan_out(session)
+    log.info("scheduler_tick", jobs=added, deferred_at=timestamp)
+
+
+# Retried: a batch that failed rolled back whole, and the next run claims its rows again.
+@app.task(name=billing.TASK, queue=billing.QUEUE, retry=3)
+def bill_tenant(tenant_id: str, shard: int) -> None:
+    done = billing.run_tenant(runtime.database(), tenant_id)
+    log.info("bill_tenant", tenant_id=tenant_id, shard=shard, done=done)
 
 
 @app.periodic(cron="17 * * * *", periodic_id="purge_idempotency_keys")

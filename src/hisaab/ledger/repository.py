@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.ledger.chart import Account
 from hisaab.ledger.models import JournalEntry, JournalLine, LedgerAccount, RecognitionSlice
@@ -30,8 +31,20 @@ def ensure_accounts(
     """Create the accounts an entry posts to, if this tenant has not used them in this currency.
 
     ON CONFLICT DO NOTHING makes two first postings at once both succeed; the second waits for
-    the first's row, so the lines' foreign key always finds a committed or own account.
+    the first's row, so the lines' foreign key always finds a committed or own account. A bulk
+    batch asks once per currency and set of accounts.
     """
+    wanted = {account.code: account for account in accounts}
+    bulk.memo(
+        session,
+        ("ledger_accounts", tenant_id, currency, frozenset(wanted)),
+        lambda: _ensure_accounts(session, tenant_id, currency, wanted.values(), now),
+    )
+
+
+def _ensure_accounts(
+    session: Session, tenant_id: str, currency: str, accounts: Iterable[Account], now: datetime
+) -> None:
     rows = [
         {
             "tenant_id": tenant_id,
@@ -42,7 +55,7 @@ def ensure_accounts(
             "normal_balance": account.normal_balance,
             "created_at": now,
         }
-        for account in {a.code: a for a in accounts}.values()
+        for account in accounts
     ]
     if rows:
         session.execute(pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing())
@@ -51,8 +64,8 @@ def ensure_accounts(
 def add_entry(
     session: Session, entry: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
 ) -> None:
-    session.execute(insert(JournalEntry).values(**entry))
-    session.execute(insert(JournalLine).values(list(lines)))
+    bulk.insert_row(session, JournalEntry.__table__, entry)  # type: ignore[arg-type]
+    bulk.insert_rows(session, JournalLine.__table__, lines)  # type: ignore[arg-type]
 
 
 def invoice_balances(session: Session, invoice_id: str) -> dict[str, int]:
@@ -70,9 +83,8 @@ def invoice_balances(session: Session, invoice_id: str) -> dict[str, int]:
 
 
 def add_slices(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One INSERT for the whole schedule of an invoice."""
-    if rows:
-        session.execute(insert(RecognitionSlice).values(list(rows)))
+    """One INSERT for the whole schedule of an invoice (or of a bulk batch's invoices)."""
+    bulk.insert_rows(session, RecognitionSlice.__table__, rows)  # type: ignore[arg-type]
 
 
 def _due(clock_id: str | None, now: datetime) -> list[ColumnElement[bool]]:

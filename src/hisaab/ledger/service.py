@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
+from hisaab.core import bulk
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.ids import new_id
 from hisaab.core.money import currency_code, normalize_currency
@@ -197,6 +198,8 @@ def invoice_finalized(
             if piece.amount != 0
         ],
     )
+    if bulk.collecting(session):
+        return  # the slices are not written yet: the recognition work takes what is due
     due = repository.claim_due_slices(
         session, invoice.test_clock_id, now, RECOGNITION_BATCH, invoice_id=invoice.id
     )

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.mail.models import MailMessage
 
 
@@ -18,13 +18,12 @@ def add_once(session: Session, values: dict[str, Any]) -> bool:
     ON CONFLICT rather than a check first: two transactions replaying the same event cannot
     both see "none yet".
     """
-    statement = (
-        insert(MailMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "event_id", "kind"])
-        .returning(MailMessage.id)
+    return bulk.insert_row(
+        session,
+        MailMessage.__table__,  # type: ignore[arg-type]
+        values,
+        once_on=("tenant_id", "event_id", "kind"),
     )
-    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def lock(session: Session, tenant_id: str, message_id: str) -> MailMessage | None:

@@ -1,6 +1,7 @@
 """Every table's model, imported so that Alembic (and `alembic check`) sees all of them."""
 
 from hisaab.audit import models as _audit  # noqa: F401
+from hisaab.billing import models as _billing  # noqa: F401
 from hisaab.catalog import models as _catalog  # noqa: F401
 from hisaab.clocks import models as _clocks  # noqa: F401
 from hisaab.core import idempotency as _idempotency  # noqa: F401

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.payments.models import (
     GatewayCustomer,
@@ -23,7 +24,8 @@ ACTIVE_DUNNING = ("retrying", "action_required")
 
 def add(session: Session, row: PaymentAttempt | Refund | InvoiceDunning | GatewayCustomer) -> None:
     session.add(row)
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
 
 
 def _on_clock(
@@ -90,6 +92,12 @@ def due_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[P
 
 def future_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
     """Scheduled tries not yet due: never sent, so they can be called off safely."""
+    return bulk.memo(
+        session, ("future_attempts", invoice_id), lambda: _future(session, invoice_id, now)
+    )
+
+
+def _future(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
     return session.scalars(
         select(PaymentAttempt)
         .where(
@@ -142,6 +150,12 @@ def earliest_due(session: Session, clock_id: str | None, until: datetime) -> dat
 def dunning(
     session: Session, invoice_id: str, *, for_update: bool = False
 ) -> InvoiceDunning | None:
+    return bulk.memo(
+        session, ("dunning", invoice_id), lambda: _dunning(session, invoice_id, for_update)
+    )
+
+
+def _dunning(session: Session, invoice_id: str, for_update: bool) -> InvoiceDunning | None:
     statement = select(InvoiceDunning).where(InvoiceDunning.invoice_id == invoice_id)
     if for_update:
         statement = statement.with_for_update()
@@ -186,6 +200,14 @@ def dunning_of_customer(session: Session, customer_id: str) -> Sequence[InvoiceD
 
 
 def gateway_customer(session: Session, customer_id: str, gateway: str) -> str | None:
+    return bulk.memo(
+        session,
+        ("gateway_customer", customer_id, gateway),
+        lambda: _gateway_customer(session, customer_id, gateway),
+    )
+
+
+def _gateway_customer(session: Session, customer_id: str, gateway: str) -> str | None:
     return session.scalar(
         select(GatewayCustomer.gateway_customer_id).where(
             GatewayCustomer.customer_id == customer_id, GatewayCustomer.gateway == gateway
@@ -229,7 +251,9 @@ def get_refund(
 
 
 def refunds_of(session: Session, payment_ids: Collection[str]) -> Sequence[Refund]:
-    if not payment_ids:
+    if not payment_ids or all(
+        bulk.memo(session, ("no_refunds", i), lambda: False) for i in payment_ids
+    ):
         return []
     return session.scalars(
         select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at)
@@ -278,3 +302,78 @@ def gateway_event(session: Session, gateway: str, event_id: str) -> GatewayEvent
             GatewayEvent.gateway == gateway, GatewayEvent.event_id == event_id
         )
     ).one_or_none()
+
+
+# --- a batch of invoices at once (the billing run) ------------------------------------------
+
+
+def due_attempts_of(
+    session: Session, invoice_ids: Sequence[str], now: datetime
+) -> dict[str, list[PaymentAttempt]]:
+    """`due_attempts` of many invoices in one query (their invoices are locked by the caller)."""
+    found: dict[str, list[PaymentAttempt]] = {}
+    statement = (
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id.in_(invoice_ids),
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at <= now,
+        )
+        .order_by(PaymentAttempt.invoice_id, PaymentAttempt.attempt_number)
+        .with_for_update()
+    )
+    for attempt in session.scalars(statement):
+        found.setdefault(attempt.invoice_id, []).append(attempt)
+    return found
+
+
+def read_ahead(
+    session: Session,
+    invoice_ids: Sequence[str],
+    attempts: Sequence[PaymentAttempt],
+    now: datetime,
+) -> None:
+    """What charging these invoices reads about each (dunning, later tries, gateway customers,
+    refunds) in four queries, for `bulk.memo` to answer from."""
+    records = {
+        r.invoice_id: r
+        for r in session.scalars(
+            select(InvoiceDunning)
+            .where(InvoiceDunning.invoice_id.in_(invoice_ids))
+            .with_for_update()
+        )
+    }
+    later: dict[str, list[PaymentAttempt]] = {}
+    for attempt in session.scalars(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id.in_(invoice_ids),
+            PaymentAttempt.status == "scheduled",
+            PaymentAttempt.scheduled_at > now,
+        )
+        .with_for_update()
+    ):
+        later.setdefault(attempt.invoice_id, []).append(attempt)
+    for invoice_id in invoice_ids:
+        bulk.remember(session, ("dunning", invoice_id), records.get(invoice_id))
+        bulk.remember(session, ("future_attempts", invoice_id), later.get(invoice_id, []))
+    pairs = {(a.customer_id, a.gateway) for a in attempts if a.gateway is not None}
+    known = {
+        (row.customer_id, row.gateway): row.gateway_customer_id
+        for row in session.scalars(
+            select(GatewayCustomer).where(
+                GatewayCustomer.customer_id.in_({customer for customer, _ in pairs})
+            )
+        )
+    }
+    for customer_id, gateway in pairs:
+        bulk.remember(
+            session, ("gateway_customer", customer_id, gateway), known.get((customer_id, gateway))
+        )
+    attempt_ids = [a.id for a in attempts]
+    with_refunds = set(
+        session.scalars(select(Refund.payment_id).where(Refund.payment_id.in_(attempt_ids)))
+    )
+    for attempt_id in attempt_ids:
+        if attempt_id not in with_refunds:
+            bulk.remember(session, ("no_refunds", attempt_id), True)

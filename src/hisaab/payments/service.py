@@ -21,6 +21,9 @@ job (system clock) or the scheduler's due work (test clocks, and a safety net).
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +31,7 @@ import procrastinate
 import structlog
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.errors import conflict
 from hisaab.core.http import checkpoint, in_request
@@ -66,9 +70,13 @@ REQUEST_SAFETY_NET = timedelta(minutes=1)
 # On the system clock the job runs a try on time; the scheduler's sweep takes what a job left.
 SWEEP_GRACE = timedelta(minutes=2)
 DUE_BATCH = 200
+# Requests one billing-run batch has in flight at a real gateway at once: enough to hide the
+# network's latency, few enough to stay inside the gateways' rate limits (Stripe: 100/s live).
+GATEWAY_CONCURRENCY = 8
 # A job that failed (database down, a bug) is tried again; the sweep catches anything beyond.
 RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 _REQUESTED = "hisaab.payments.requested"
+_DEFERRED = "hisaab.payments.deferred"
 _CREATED = "hisaab.payments.created"
 
 
@@ -124,15 +132,17 @@ def _new_attempt(
     status: str,
     payment_method_id: str | None,
     gateway: str | None,
+    attempt_number: int | None = None,
 ) -> PaymentAttempt:
-    """The next try of the invoice, for all it still owes, with its idempotency key."""
+    """The next try of the invoice, for all it still owes, with its idempotency key
+    (`attempt_number`: when the caller knows it, e.g. 1 for a just finalized invoice)."""
     attempt = PaymentAttempt(
         tenant_id=invoice.tenant_id,
         id=new_id("pay"),
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         test_clock_id=invoice.test_clock_id,
-        attempt_number=repository.next_attempt_number(session, invoice.id),
+        attempt_number=attempt_number or repository.next_attempt_number(session, invoice.id),
         reason=reason,
         amount=invoice.amount_remaining,
         currency=invoice.currency,
@@ -147,6 +157,8 @@ def _new_attempt(
     )
     attempt.idempotency_key = _idempotency_key(attempt)
     repository.add(session, attempt)
+    bulk.remember(session, ("no_refunds", attempt.id), True)
+    bulk.forget(session, ("future_attempts", invoice.id))  # read again, with this one
     return attempt
 
 
@@ -158,6 +170,7 @@ def _schedule(
     at: datetime,
     off_session: bool,
     requested: bool = False,
+    attempt_number: int | None = None,
 ) -> PaymentAttempt:
     """A new try for what the invoice still owes, with the customer's default method now."""
     method = customers.default_payment_method(session, invoice.tenant_id, invoice.customer_id)
@@ -170,13 +183,17 @@ def _schedule(
         status="scheduled",
         payment_method_id=method.id if method else None,
         gateway=method.gateway if method else None,
+        attempt_number=attempt_number,
     )
     session.info.setdefault(_CREATED, set()).add(attempt.id)
     # Only a request runs its tries itself; elsewhere (a job, a clock advance) the job does.
     requested = requested and in_request(session)
     if requested:
         session.info.setdefault(_REQUESTED, []).append((invoice.tenant_id, invoice.id))
-    if invoice.test_clock_id is None:
+    deferred: list[str] | None = session.info.get(_DEFERRED)
+    if deferred is not None and at <= SYSTEM_CLOCK.now() and not requested:
+        deferred.append(invoice.id)  # the billing run charges it right after its commit
+    elif invoice.test_clock_id is None:
         # Test-clock tries run when their clock reaches them (the scheduler's due work).
         queue.enqueue(
             session,
@@ -203,11 +220,22 @@ class GatewayCollector:
         if first or not dunning.indian_mandate(invoice.currency, customer.country):
             # The customer is present when subscribing; renewals are charged as they fall due.
             _schedule(
-                session, invoice, reason="initial", at=now, off_session=not first, requested=first
+                session,
+                invoice,
+                reason="initial",
+                at=now,
+                off_session=not first,
+                requested=first,
+                attempt_number=1,
             )
             return
         attempt = _schedule(
-            session, invoice, reason="initial", at=now + dunning.PRE_DEBIT_NOTICE, off_session=True
+            session,
+            invoice,
+            reason="initial",
+            at=now + dunning.PRE_DEBIT_NOTICE,
+            off_session=True,
+            attempt_number=1,
         )
         if dunning.needs_customer_authentication(
             invoice.amount_remaining, invoice.currency, customer.country
@@ -350,17 +378,66 @@ def run_invoice(session: Session, tenant_id: str, invoice_id: str, now: datetime
 
 
 def _run(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> None:
+    if _still_owed(session, invoice, attempt, now):
+        _apply(session, invoice, attempt, _send(_prepare(session, invoice, attempt)), now)
+
+
+def _still_owed(session: Session, invoice: Invoice, attempt: PaymentAttempt, now: datetime) -> bool:
+    """Whether the try asks for what the invoice owes; if not, it is called off (and a try for
+    the new amount scheduled)."""
     if invoice.status != "open" or invoice.amount_remaining <= 0:
         _call_off(attempt, now)
-        return
+        return False
     if attempt.amount > invoice.amount_remaining:
         # A credit note lowered what is owed; ask for the new amount under a new key.
         _call_off(attempt, now)
         _schedule(
             session, invoice, reason="amount_changed", at=now, off_session=attempt.off_session
         )
-        return
-    _apply(session, invoice, attempt, _charge(session, invoice, attempt), now)
+        return False
+    return True
+
+
+def charges_after_commit(session: Session) -> list[str]:
+    """From now on in this transaction, tries due at once get no job: their invoices' ids are
+    collected in the list returned, for the caller to charge with `charge_many` after its
+    commit (the scheduler's sweep takes any that a crash left behind)."""
+    invoice_ids: list[str] = session.info.setdefault(_DEFERRED, [])
+    return invoice_ids
+
+
+def charge_many(
+    session: Session, tenant_id: str, invoice_ids: Sequence[str], now: datetime
+) -> Counter[str]:
+    """The due tries of many invoices in one transaction (a billing-run batch, just committed):
+    what `run_invoice` does for each, with what they read fetched once for all and what they
+    write sent in bulk; gateway calls go out a bounded number at a time per gateway. Returns
+    the tries' outcomes by status."""
+    invoices = invoicing.lock_many(session, invoice_ids)
+    due = repository.due_attempts_of(session, [invoice.id for invoice in invoices], now)
+    outcomes: Counter[str] = Counter()
+    single = [invoice for invoice in invoices if len(due.get(invoice.id, ())) == 1]
+    for invoice in invoices:
+        if len(due.get(invoice.id, ())) > 1:  # a try to re-send before a newer one: in order
+            with session.begin_nested():
+                run_invoice(session, tenant_id, invoice.id, now)
+    if not single:
+        return outcomes
+    attempts = [due[invoice.id][0] for invoice in single]
+    with bulk.batch(session):
+        customers.load_many(session, (invoice.customer_id for invoice in single))
+        invoicing.read_ahead(session, single)
+        repository.read_ahead(session, [invoice.id for invoice in single], attempts, now)
+        owed = [
+            (invoice, attempt)
+            for invoice, attempt in zip(single, attempts, strict=True)
+            if _still_owed(session, invoice, attempt, now)
+        ]
+        prepared = [_prepare(session, invoice, attempt) for invoice, attempt in owed]
+        for (invoice, attempt), result in zip(owed, _send_all(prepared), strict=True):
+            _apply(session, invoice, attempt, result, now)
+            outcomes[attempt.status] += 1
+    return outcomes
 
 
 def apply_gateway_outcome(
@@ -408,7 +485,17 @@ class _Refusal:
     message: str
 
 
-def _charge(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> ChargeResult:
+@dataclass(frozen=True)
+class _Charge:
+    """A charge ready to send: everything read, nothing asked of the gateway yet."""
+
+    gateway: PaymentGateway
+    request: ChargeRequest
+    attach: bool
+
+
+def _prepare(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> _Charge | ChargeResult:
+    """The request for the try, or the outcome when it cannot be sent at all."""
     method = (
         customers.payment_method(
             session, invoice.tenant_id, invoice.customer_id, attempt.payment_method_id
@@ -422,31 +509,59 @@ def _charge(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> Char
         )
     customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
     try:
-        gateway = gateway_for(session, invoice.tenant_id, attempt.gateway)
+        gateway = bulk.memo(
+            session,
+            ("gateway", invoice.tenant_id, attempt.gateway),
+            lambda: gateway_for(session, invoice.tenant_id, str(attempt.gateway)),
+        )
         customer_ref = _gateway_customer(session, gateway, customer)
-        if gateway.name != "sandbox":
-            gateway.attach_payment_method(customer_ref, method.token)
     except GatewayConfigurationError as exc:
         return _refused(_Refusal("gateway_not_configured", str(exc)))
-    return gateway.charge(
-        ChargeRequest(
-            amount=attempt.amount,
-            currency=attempt.currency,
-            customer_ref=customer_ref,
-            payment_method_ref=method.token,
-            idempotency_key=attempt.idempotency_key,
-            off_session=attempt.off_session,
-            description=f"Invoice {invoice.number}",
-            metadata={
-                "hisaab_tenant_id": invoice.tenant_id,
-                "hisaab_invoice_id": invoice.id,
-                "hisaab_payment_id": attempt.id,
-                "invoice_number": invoice.number or "",
-            },
-            customer_email=customer.email,
-            customer_phone=customer.phone,
-        )
+    request = ChargeRequest(
+        amount=attempt.amount,
+        currency=attempt.currency,
+        customer_ref=customer_ref,
+        payment_method_ref=method.token,
+        idempotency_key=attempt.idempotency_key,
+        off_session=attempt.off_session,
+        description=f"Invoice {invoice.number}",
+        metadata={
+            "hisaab_tenant_id": invoice.tenant_id,
+            "hisaab_invoice_id": invoice.id,
+            "hisaab_payment_id": attempt.id,
+            "invoice_number": invoice.number or "",
+        },
+        customer_email=customer.email,
+        customer_phone=customer.phone,
     )
+    return _Charge(gateway, request, attach=gateway.name != "sandbox")
+
+
+def _send(prepared: _Charge | ChargeResult) -> ChargeResult:
+    if isinstance(prepared, ChargeResult):
+        return prepared
+    if prepared.attach:
+        prepared.gateway.attach_payment_method(
+            prepared.request.customer_ref, prepared.request.payment_method_ref
+        )
+    return prepared.gateway.charge(prepared.request)
+
+
+def _send_all(prepared: Sequence[_Charge | ChargeResult]) -> list[ChargeResult]:
+    """Each charge's outcome. The sandbox answers in-process; a real gateway gets at most
+    GATEWAY_CONCURRENCY requests at once. A gateway that could not be reached fails the whole
+    transaction once every request has returned: every try stays `scheduled` and is re-sent
+    later with its own key, which the gateway answers with the first outcome, never twice."""
+    remote = {
+        index for index, item in enumerate(prepared) if isinstance(item, _Charge) and item.attach
+    }
+    results = {index: _send(item) for index, item in enumerate(prepared) if index not in remote}
+    if remote:
+        with ThreadPoolExecutor(max_workers=GATEWAY_CONCURRENCY) as pool:
+            futures = {index: pool.submit(_send, prepared[index]) for index in remote}
+        for index, future in futures.items():
+            results[index] = future.result()
+    return [results[index] for index in range(len(prepared))]
 
 
 def _refused(refusal: _Refusal) -> ChargeResult:
@@ -484,6 +599,7 @@ def _gateway_customer(session: Session, gateway: PaymentGateway, customer: Custo
             created_at=SYSTEM_CLOCK.now(),
         ),
     )
+    bulk.remember(session, ("gateway_customer", customer.id, gateway.name), ref)
     return ref
 
 
@@ -526,7 +642,11 @@ def _succeeded(session: Session, invoice: Invoice, attempt: PaymentAttempt, now:
     for later in repository.future_attempts(session, invoice.id, now):
         _call_off(later, now)
     _emit_payment(session, "payment.succeeded", attempt, now)
-    if invoice.subscription_id is not None:
+    if (
+        invoice.subscription_id is not None
+        and subscriptions.status_of(session, invoice.tenant_id, invoice.subscription_id)
+        in subscriptions.UNPAID_STATUSES
+    ):
         subscriptions.payment_recovered(
             session,
             invoice.tenant_id,
@@ -553,6 +673,7 @@ def _dunning_record(session: Session, invoice: Invoice, now: datetime) -> Invoic
             updated_at=now,
         )
         repository.add(session, record)
+        bulk.remember(session, ("dunning", invoice.id), record)
     return record
 
 
@@ -620,7 +741,8 @@ def _subscription_unpaid(session: Session, invoice: Invoice, now: datetime) -> N
 def _emit_payment(
     session: Session, event_type: str, attempt: PaymentAttempt, now: datetime
 ) -> None:
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
     events.emit(session, attempt.tenant_id, event_type, present(session, attempt), now)
 
 
@@ -687,11 +809,10 @@ class PaymentDueWork:
         # Tries made in this very transaction run after it commits, never before (module doc).
         created = session.info.get(_CREATED, set())
         done = 0
-        for tenant_id, invoice_id in repository.invoices_with_due_attempts(
-            session, clock_id, cutoff, created, DUE_BATCH
-        ):
-            with session.begin_nested():
-                done += run_invoice(session, tenant_id, invoice_id, now)
+        due = repository.invoices_with_due_attempts(session, clock_id, cutoff, created, DUE_BATCH)
+        if due:
+            outcomes = charge_many(session, due[0][0], [invoice for _, invoice in due], now)
+            done += max(sum(outcomes.values()), len(due))
         for tenant_id, invoice_id in repository.dunning_due(session, clock_id, now, DUE_BATCH):
             with session.begin_nested():
                 _give_up(session, tenant_id, invoice_id, now)

@@ -9,6 +9,7 @@ timezone), amounts from `proration`; this module only decides which rule applies
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from hisaab.catalog import service as catalog
 from hisaab.catalog.terms import CouponTerms, PlanTerms
 from hisaab.clocks import service as clocks
+from hisaab.core import bulk, tally
 from hisaab.core.errors import conflict, invalid
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 MAX_CATCH_UP = 30_000
 log = structlog.get_logger("hisaab.subscriptions")
 DUE_BATCH = 500
+_DRAFTS = "hisaab.subscriptions.drafts"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -118,7 +121,8 @@ def _terms(session: Session, subscription: Subscription) -> PlanTerms:
 
 def _emit(session: Session, subscription: Subscription, event_type: str, now: datetime) -> None:
     subscription.updated_at = now
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
     events.emit(session, subscription.tenant_id, event_type, present(subscription), now)
 
 
@@ -186,13 +190,17 @@ def _issue(
     lines: tuple[invoicing.LineDraft, ...],
     period: tuple[datetime, datetime] | None,
     now: datetime,
-) -> Invoice:
-    invoice = invoicing.issue(
-        session,
-        subscription.tenant_id,
-        _draft(session, subscription, reason, lines, period),
-        now,
-    )
+) -> Invoice | None:
+    """Issue the invoice now, or, in the billing run's batch (`_collect_drafts`), leave its
+    draft for `invoicing.issue_many` (None: the invoice exists once the batch is issued)."""
+    draft = _draft(session, subscription, reason, lines, period)
+    collected: list[invoicing.InvoiceDraft] | None = session.info.get(_DRAFTS)
+    if collected is not None:
+        draft = replace(draft, invoice_id=new_id("in"))
+        collected.append(draft)
+        subscription.latest_invoice_id = draft.invoice_id
+        return None
+    invoice = invoicing.issue(session, subscription.tenant_id, draft, now)
     subscription.latest_invoice_id = invoice.id
     return invoice
 
@@ -226,7 +234,7 @@ def _bill_period(
     reason: str,
     now: datetime,
     arrears: tuple[invoicing.LineDraft, ...] = (),
-) -> Invoice:
+) -> Invoice | None:
     """Make `period` current and invoice it in advance, with the usage of the one before."""
     terms = _terms(session, subscription)
     subscription.current_period_start = period.start
@@ -260,7 +268,7 @@ def _begin_cycle(
     reason: str,
     now: datetime,
     arrears: tuple[invoicing.LineDraft, ...] = (),
-) -> Invoice:
+) -> Invoice | None:
     """Start a fresh billing cycle anchored at `anchor` and invoice its first period."""
     terms = _terms(session, subscription)
     subscription.billing_cycle_anchor = anchor
@@ -422,13 +430,15 @@ def _start(
 
 def _activate(
     session: Session, subscription: Subscription, anchor: datetime, reason: str, now: datetime
-) -> Invoice:
+) -> Invoice | None:
     _apply_scheduled_change(subscription)
     _set_status(subscription, "active")
     return _begin_cycle(session, subscription, anchor, reason, now)
 
 
-def _renew(session: Session, subscription: Subscription, at: datetime, now: datetime) -> Invoice:
+def _renew(
+    session: Session, subscription: Subscription, at: datetime, now: datetime
+) -> Invoice | None:
     """Roll over into the period that starts at `at`, taking a scheduled change with it."""
     old_terms = _terms(session, subscription)
     arrears = _arrears(session, subscription, old_terms, at)
@@ -491,10 +501,25 @@ class SubscriptionDueWork:
         return repository.earliest_action(session, clock_id, until)
 
     def run_due(self, session: Session, clock_id: str | None, now: datetime) -> int:
-        """Each subscription in its own savepoint: one that cannot be billed (a bug, bad data)
-        is logged and stays due, and does not hold back the rest of the batch."""
+        """The batch's timed actions together, its invoices issued with `issue_many`, all in
+        one savepoint. Should anything in it fail, each subscription goes again in a savepoint
+        of its own: one that cannot be billed (a bug, bad data) is logged and stays due, and
+        does not hold back the rest."""
+        claimed = repository.claim_due(session, clock_id, now, DUE_BATCH)
+        if not claimed:
+            return 0
+        tally.add(session, "subscriptions", len(claimed))
+        earliest = min(sub.next_action_at for sub in claimed if sub.next_action_at is not None)
+        tally.at_least(session, "lag_ms", int((now - earliest).total_seconds() * 1000))
+        try:
+            with session.begin_nested(), bulk.batch(session):
+                _catch_up_many(session, claimed, now)
+        except Exception:
+            log.exception("subscription_batch_failed", subscriptions=len(claimed))
+        else:
+            return len(claimed)
         done = 0
-        for subscription in repository.claim_due(session, clock_id, now, DUE_BATCH):
+        for subscription in claimed:
             try:
                 with session.begin_nested():
                     _catch_up(session, subscription, now)
@@ -507,6 +532,19 @@ class SubscriptionDueWork:
                 continue
             done += 1
         return done
+
+
+def _catch_up_many(session: Session, claimed: Sequence[Subscription], now: datetime) -> None:
+    """`_catch_up` for each, collecting the invoices' drafts, then issuing them together."""
+    drafts: list[invoicing.InvoiceDraft] = []
+    session.info[_DRAFTS] = drafts
+    try:
+        for subscription in claimed:
+            _catch_up(session, subscription, now)
+    finally:
+        session.info.pop(_DRAFTS, None)
+    if drafts:
+        invoicing.issue_many(session, claimed[0].tenant_id, drafts, now)
 
 
 DUE_WORK = SubscriptionDueWork()
@@ -840,7 +878,9 @@ def invoice_now(
         now = _now(session, subscription)
         invoices += _catch_up(session, subscription, now)
         if invoicing.has_pending_items(session, subscription.id):
-            invoices.append(_issue(session, subscription, "manual", (), None, now))
+            invoice = _issue(session, subscription, "manual", (), None, now)
+            assert invoice is not None  # issued at once: no billing-run batch here
+            invoices.append(invoice)
             session.flush()
     if not invoices:
         raise conflict("nothing_to_invoice", "Nothing is due or pending to invoice.")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from hisaab.core import secrets
+from hisaab.core import bulk, secrets
 from hisaab.core.errors import unauthorized
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
@@ -88,7 +88,14 @@ def list_tenants(session: Session, page: PageRequest) -> Slice[Tenant]:
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
-    return found("tenant", "ten", tenant_id, lambda: repository.get_tenant(session, tenant_id))
+    """The tenant (held for the rest of a bulk batch, which reads it for every document)."""
+    return bulk.memo(
+        session,
+        ("tenant", tenant_id),
+        lambda: found(
+            "tenant", "ten", tenant_id, lambda: repository.get_tenant(session, tenant_id)
+        ),
+    )
 
 
 def local_day(tenant: Tenant, moment: datetime) -> date:

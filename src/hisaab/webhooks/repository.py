@@ -8,15 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import any_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 def add(session: Session, event: Event) -> None:
-    session.add(event)
+    if bulk.collecting(session):
+        bulk.insert_row(
+            session,
+            Event.__table__,  # type: ignore[arg-type]
+            {column: getattr(event, column) for column in _EVENT_COLUMNS},
+        )
+    else:
+        session.add(event)
+
+
+_EVENT_COLUMNS = ("tenant_id", "id", "type", "object_id", "data", "created_at")
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event | None:
@@ -63,7 +73,13 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
 
 
 def endpoints_for(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
-    """The tenant's enabled endpoints that take events of this type."""
+    """The tenant's enabled endpoints that take events of this type (once per bulk batch)."""
+    return bulk.memo(
+        session, ("webhook_endpoints", event_type), lambda: _endpoints(session, event_type)
+    )
+
+
+def _endpoints(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
     statement = (
         select(WebhookEndpoint)
         .where(
@@ -87,13 +103,12 @@ def add_delivery_once(session: Session, values: dict[str, Any]) -> bool:
     ON CONFLICT rather than a check first: two transactions replaying the same event cannot
     both see "none yet".
     """
-    statement = (
-        insert(WebhookDelivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "endpoint_id", "event_id"])
-        .returning(WebhookDelivery.id)
+    return bulk.insert_row(
+        session,
+        WebhookDelivery.__table__,  # type: ignore[arg-type]
+        values,
+        once_on=("tenant_id", "endpoint_id", "event_id"),
     )
-    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def get_delivery(

@@ -1,0 +1,439 @@
+"""`make bench` (billing run): how fast renewals are invoiced and paid, end to end, with real
+worker processes, and whether that time grows linearly with the number of subscriptions.
+
+Per N: a throwaway database, a few tenants with real catalogs (`tests/seeding.py`, through the
+API), N customers with a sandbox card and a subscription whose period ends now (bulk-seeded, so
+they are all due at once), then W `hisaab worker --queue billing --queue payments` processes.
+The run is triggered like the scheduler would (`billing.service.fan_out`) and timed until no
+subscription is due and no payment attempt that is due is still waiting. Rupee renewals of Indian
+customers are charged 24 h after their invoice (RBI pre-debit notice), so they are counted as
+"pending, due later", not waited for.
+
+    python -m bench.billing [--n 10000,100000] [--million] [--workers 2] [--tenants 4]
+    python -m bench.billing --baseline --n 2000   # today's per-subscription path, in process
+
+Batch latencies come from `billing_batches` (one row per committed batch). Figures, not
+assertions: compare them across changes on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Connection
+
+from hisaab import migrations
+from hisaab.app import create_app
+from hisaab.core import secrets
+from hisaab.core.tenancy import OPERATOR_SCOPE
+from hisaab.db import Database, owner_engine
+from hisaab.jobs import queue, runtime, scheduler
+from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
+from hisaab.observability import configure_logging
+from hisaab.settings import Settings, database_urls
+from tests import seeding
+from tests.databases import cluster_url, create_database, drop_database, libpq
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "op_bench_" + "x" * 32
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A migrated throwaway database, the app over it, and its seeded tenants."""
+
+    name: str
+    owner_url: URL
+    app_url: URL
+    database: Database
+    tenants: list[seeding.SeededTenant]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    n: int
+    seconds: float
+
+
+def _parse_counts(value: str) -> list[int]:
+    """`10000,100000` or `10k,100k,1M`."""
+    counts = []
+    for raw in value.split(","):
+        part = raw.strip().lower()
+        scale = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        counts.append(int(float(part.rstrip("km")) * scale))
+    return counts
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.billing", description=__doc__)
+    parser.add_argument("--n", type=_parse_counts, default=[10_000, 100_000])
+    parser.add_argument("--million", action="store_true", help="also N = 1,000,000")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker")
+    parser.add_argument("--tenants", type=int, default=4)
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="bill with today's per-subscription path in this process (scheduler.run_due)",
+    )
+    return parser.parse_args(argv)
+
+
+# --- the scratch database -------------------------------------------------------------------
+
+
+@contextmanager
+def _scratch(cluster: str, tenants: int) -> Iterator[Scratch]:
+    name = f"hisaab_bench_billing_{os.getpid()}"
+    owner = create_database(cluster, name)
+    database = None
+    try:
+        owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
+        migrations.upgrade(owner_url, app_url)
+        database = Database.connect(app_url)
+        runtime.configure(database)
+        queue.configure(libpq(app_url))
+        app = create_app(database, TOKEN)
+        yield Scratch(name, owner_url, app_url, database, seeding.seed_tenants(app, TOKEN, tenants))
+    finally:
+        if database is not None:
+            database.dispose()
+        drop_database(cluster, name)
+
+
+def _seed(scratch: Scratch, n: int, due_at: datetime) -> None:
+    """N subscriptions due at `due_at`, split evenly over the tenants."""
+    started = time.perf_counter()
+    share, extra = divmod(n, len(scratch.tenants))
+    for index, tenant in enumerate(scratch.tenants):
+        count = share + (1 if index < extra else 0)
+        seeding.seed_subscriptions(scratch.owner_url, tenant.id, count, due_at=due_at)
+    elapsed = time.perf_counter() - started
+    print(f"  seeded {n:,} subscriptions in {elapsed:.1f} s ({n / elapsed:,.0f}/s)")
+
+
+# --- what the database says ----------------------------------------------------------------
+
+
+@contextmanager
+def _owner(scratch: Scratch) -> Iterator[Connection]:
+    """The owner role sees every tenant's rows (row-level security does not apply to it)."""
+    engine = owner_engine(scratch.owner_url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _outstanding(conn: Connection, due_at: datetime) -> tuple[int, int]:
+    """Subscriptions still due, and payment attempts due by now that have not run."""
+    row = conn.execute(
+        text(
+            """
+            SELECT (SELECT count(*) FROM subscriptions WHERE next_action_at <= :due),
+                   (SELECT count(*) FROM payment_attempts
+                    WHERE status = 'scheduled' AND scheduled_at <= now())
+            """
+        ),
+        {"due": due_at},
+    ).one()
+    conn.rollback()  # a fresh snapshot on the next poll
+    return int(row[0]), int(row[1])
+
+
+def _report_outcome(conn: Connection, started_at: datetime, seconds: float) -> None:
+    invoices, last_paid = conn.execute(
+        text(
+            "SELECT count(*), max(paid_at) FROM invoices "
+            "WHERE billing_reason = 'subscription_cycle' AND created_at >= :t"
+        ),
+        {"t": started_at},
+    ).one()
+    payments = conn.execute(
+        text(
+            "SELECT CASE WHEN status = 'scheduled' AND scheduled_at > now() "
+            "THEN 'pending, due later' ELSE status END, count(*) "
+            "FROM payment_attempts GROUP BY 1 ORDER BY 1"
+        )
+    ).all()
+    to_last_paid = (last_paid - started_at).total_seconds() if last_paid else None
+    print(f"  invoices created       {invoices:,}")
+    print(f"  payments by outcome    {', '.join(f'{s} {c:,}' for s, c in payments) or 'none'}")
+    print(f"  done after             {seconds:.1f} s (polled every {POLL_SECONDS} s)")
+    if to_last_paid is not None:
+        print(f"  last invoice paid at   +{to_last_paid:.1f} s")
+    print(f"  subscriptions billed/s {invoices / seconds:,.0f} (trigger to done)")
+
+
+def _percentiles(values: list[float]) -> list[float]:
+    """Cut points 1..99; "inclusive", so that few batches never give a p99 above the maximum."""
+    if len(values) < 2:
+        return values * 99
+    return statistics.quantiles(values, n=100, method="inclusive")
+
+
+def _report_batches(conn: Connection) -> None:
+    rows = conn.execute(
+        text(
+            "SELECT extract(epoch FROM finished_at - started_at) * 1000, subscriptions, "
+            "max_lag_ms, worker FROM billing_batches"
+        )
+    ).all()
+    if not rows:
+        print("  batches                none recorded in billing_batches")
+        return
+    latencies = sorted(float(r[0]) for r in rows)
+    cuts = _percentiles(latencies)
+    per_worker: dict[str, int] = {}
+    for row in rows:
+        per_worker[row[3]] = per_worker.get(row[3], 0) + 1
+    print(
+        f"  batches                {len(rows):,} of {sum(r[1] for r in rows) / len(rows):,.0f} "
+        f"subscriptions on average; by worker {per_worker}"
+    )
+    print(
+        f"  batch latency          p50 {cuts[49]:,.0f} ms  p99 {cuts[98]:,.0f} ms  "
+        f"max {latencies[-1]:,.0f} ms; max lag {max(r[2] for r in rows):,} ms"
+    )
+
+
+# --- workers -------------------------------------------------------------------------------
+
+
+def _start_workers(
+    scratch: Scratch, args: argparse.Namespace, queues: list[str], data_dir: Path
+) -> list[Any]:
+    """Real `hisaab worker` processes, configured like production: through the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HISAAB_")}
+    env.update(
+        HISAAB_DATABASE_URL=scratch.owner_url.render_as_string(hide_password=False),
+        HISAAB_SECRET_KEYS=SECRET_KEY,
+        HISAAB_DATA_DIR=str(data_dir),
+        HISAAB_WORKER_CONCURRENCY=str(args.concurrency),
+        HISAAB_LOG_LEVEL="warning",
+    )
+    command = [sys.executable, "-m", "hisaab", "worker"]
+    for name in queues:
+        command += ["--queue", name]
+    return [
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+        for _ in range(args.workers)
+    ]
+
+
+def _wait_ready(scratch: Scratch, workers: list[Any], timeout: float = 60.0) -> None:
+    """Until every worker has registered itself with the queue (procrastinate_workers)."""
+    deadline = time.monotonic() + timeout
+    with _owner(scratch) as conn:
+        while time.monotonic() < deadline:
+            _check_alive(workers)
+            ready = conn.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one()
+            conn.rollback()
+            if ready >= len(workers):
+                return
+            time.sleep(POLL_SECONDS)
+    raise SystemExit("workers did not start in time")
+
+
+def _check_alive(workers: list[Any]) -> None:
+    for worker in workers:
+        if worker.poll() is not None:
+            raise SystemExit(f"worker {worker.pid} exited with {worker.returncode}")
+
+
+def _peak_rss_mib(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM), from Linux's /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _stop_workers(workers: list[Any]) -> None:
+    peaks = [_peak_rss_mib(w.pid) for w in workers]
+    print(
+        "  peak RSS per worker    "
+        + ", ".join(f"{p:,.0f} MiB" if p is not None else "?" for p in peaks)
+    )
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+# --- one run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts the run, and the queues the workers must serve for it."""
+
+    name: str
+    queues: list[str]
+    start: Callable[[Scratch], None]
+
+
+def _fan_out(scratch: Scratch) -> None:
+    """The billing run: one `bill_tenant` job per tenant and shard with due work."""
+    from hisaab.billing import service as billing
+
+    # The operator scope, as the scheduler tick does: fan_out reads every tenant.
+    with scratch.database.transaction(OPERATOR_SCOPE) as session:
+        jobs = billing.fan_out(session)
+    print(f"  fan-out enqueued       {jobs} jobs")
+
+
+def _tick(scratch: Scratch) -> None:
+    """Today's path: one scheduler tick, which bills every tenant's due work in turn."""
+    with scratch.database.transaction(OPERATOR_SCOPE) as session:
+        queue.enqueue(
+            session,
+            "scheduler_tick",
+            {"timestamp": int(time.time())},
+            queue="scheduler",
+            queueing_lock="scheduler_tick",
+        )
+
+
+def _trigger() -> Trigger:
+    """The billing fan-out once it exists (`hisaab.billing.service.fan_out`), else the tick."""
+    try:
+        from hisaab.billing import service as billing
+    except ImportError:
+        return Trigger("scheduler tick", ["scheduler", "payments"], _tick)
+    if not hasattr(billing, "fan_out"):
+        return Trigger("scheduler tick", ["scheduler", "payments"], _tick)
+    return Trigger("billing fan-out", ["billing", "payments"], _fan_out)
+
+
+def _wait_done(scratch: Scratch, workers: list[Any], due_at: datetime, n: int) -> float:
+    """Seconds from now until nothing is due; bounded, so a stuck run ends the benchmark."""
+    started = time.perf_counter()
+    deadline = started + max(600.0, n / 50)
+    with _owner(scratch) as conn:
+        while time.perf_counter() < deadline:
+            due, payable = _outstanding(conn, due_at)
+            if due == 0 and payable == 0:
+                return time.perf_counter() - started
+            _check_alive(workers)
+            time.sleep(POLL_SECONDS)
+    raise SystemExit(f"run not done after {deadline - started:.0f} s")
+
+
+def run_workers(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
+    trigger = _trigger()
+    print(
+        f"N = {n:,} ({args.tenants} tenants, {args.workers} workers of {args.concurrency} jobs, "
+        f"triggered by the {trigger.name})"
+    )
+    with _scratch(cluster, args.tenants) as scratch:
+        due_at = datetime.now(UTC)
+        _seed(scratch, n, due_at)
+        data_dir = Path(tempfile.mkdtemp(prefix="hisaab-bench-"))
+        workers = _start_workers(scratch, args, trigger.queues, data_dir)
+        try:
+            _wait_ready(scratch, workers)
+            started_at = datetime.now(UTC)
+            trigger.start(scratch)
+            seconds = _wait_done(scratch, workers, due_at, n)
+        finally:
+            _stop_workers(workers)
+            shutil.rmtree(data_dir, ignore_errors=True)
+        with _owner(scratch) as conn:
+            _report_outcome(conn, started_at, seconds)
+            _report_batches(conn)
+    return RunResult(n, seconds)
+
+
+def run_baseline(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
+    """Today's path in this process: the scheduler tick's loop (each tenant's due work in batches
+    until none is left), then the payment jobs it enqueued, one at a time."""
+    print(f"N = {n:,} baseline: scheduler.run_due in process ({args.tenants} tenants)")
+    with _scratch(cluster, args.tenants) as scratch:
+        due_at = datetime.now(UTC)
+        _seed(scratch, n, due_at)
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        batches = []
+        for tenant in scratch.tenants:
+            while True:
+                t0 = time.perf_counter()
+                with scratch.database.transaction(tenant.id) as session:
+                    done = scheduler.run_due(session, None, datetime.now(UTC))
+                if done == 0:
+                    break
+                batches.append((time.perf_counter() - t0) * 1000)
+        invoiced = time.perf_counter() - started
+        print(f"  invoicing              {invoiced:.1f} s ({n / invoiced:,.0f} subscriptions/s)")
+        queue.app.run_worker(
+            wait=False,
+            concurrency=1,
+            queues=["payments"],
+            install_signal_handlers=False,
+            listen_notify=False,
+        )
+        seconds = time.perf_counter() - started
+        with _owner(scratch) as conn:
+            _report_outcome(conn, started_at, seconds)
+        if batches:
+            cuts = _percentiles(batches)
+            print(
+                f"  batch latency          {len(batches)} batches, p50 {cuts[49]:,.0f} ms  "
+                f"p99 {cuts[98]:,.0f} ms"
+            )
+    return RunResult(n, seconds)
+
+
+def _report_linearity(results: list[RunResult]) -> None:
+    for small, large in itertools.pairwise(results):
+        ratio = large.seconds / small.seconds
+        print(
+            f"time({large.n:,}) / time({small.n:,}) = {ratio:.2f} (linear: {large.n / small.n:.2f})"
+        )
+
+
+SECRET_KEY = secrets.new_key()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    configure_logging("warning")
+    secrets.configure([SECRET_KEY])
+    counts = [*args.n, *([1_000_000] if args.million else [])]
+    cluster = cluster_url()
+    run = run_baseline if args.baseline else run_workers
+    results = []
+    for n in counts:
+        results.append(run(cluster, n, args))
+        print()
+    _report_linearity(results)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

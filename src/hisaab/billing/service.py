@@ -1,0 +1,135 @@
+"""The billing run: everything due on the system clock (renewals, trial ends, scheduled changes
+and cancellations, usage in arrears, payment retries and final actions), in batches, across any
+number of workers.
+
+The scheduler's tick hands each tenant PARALLEL_JOBS `bill_tenant` jobs; each job takes batch
+after batch until nothing is due. A batch is two transactions:
+
+1. The due work (`jobs.scheduler.run_due`): subscriptions are claimed with SKIP LOCKED, so
+   workers never wait for or repeat each other's rows; their invoices, lines, tax, numbers,
+   ledger entries, payment tries and events are written with bulk statements (`core.bulk`).
+   A crash before its commit leaves nothing; after it, everything, and the subscriptions have
+   moved on: exactly once.
+2. Charging what the first transaction scheduled for now (`payments.charge_many`), after its
+   commit, so no gateway is ever asked for an invoice that could still roll back. A crash here
+   leaves the tries `scheduled`; the scheduler's sweep sends them (with the same idempotency
+   keys) two minutes later. The batch's record (`billing_batches`) commits with the payments.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.orm import Session
+
+from hisaab.billing.models import BillingBatch
+from hisaab.core import tally
+from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.ids import new_id
+from hisaab.db import Database
+from hisaab.jobs import queue, scheduler
+from hisaab.observability import BILLING_BATCHES, BILLING_LAG, INVOICES_ISSUED, PAYMENTS
+from hisaab.payments import service as payments
+from hisaab.tenants import service as tenants
+
+QUEUE = "billing"
+TASK = "bill_tenant"
+# Jobs per tenant and tick: how many workers may bill one tenant at once.
+PARALLEL_JOBS = 4
+# A bound, not a throttle: a job stops after this many batches and the next tick goes on.
+MAX_BATCHES_PER_JOB = 100_000
+log = structlog.get_logger("hisaab.billing")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    done: int
+    invoices: int
+    payments: Counter[str]
+    seconds: float
+
+
+def fan_out(session: Session) -> int:
+    """Queue every tenant's billing jobs (operator scope); a tenant whose jobs are still
+    waiting gets no more. How many jobs were added."""
+    added = 0
+    for tenant_id in tenants.all_tenant_ids(session):
+        for shard in range(PARALLEL_JOBS):
+            job = queue.enqueue(
+                session,
+                TASK,
+                {"tenant_id": tenant_id, "shard": shard},
+                queue=QUEUE,
+                queueing_lock=f"bill:{tenant_id}:{shard}",
+            )
+            added += job is not None
+    return added
+
+
+def run_tenant(database: Database, tenant_id: str) -> int:
+    """Batches until the tenant has nothing due; how many items were done."""
+    done = 0
+    for _ in range(MAX_BATCHES_PER_JOB):
+        result = run_batch(database, tenant_id)
+        if result.done == 0:
+            break
+        done += result.done
+    return done
+
+
+def run_batch(database: Database, tenant_id: str) -> BatchResult:
+    """One batch of the tenant's due work on the system clock, then its payments."""
+    started_at = SYSTEM_CLOCK.now()
+    started = time.perf_counter()
+    with database.transaction(tenant_id) as session:
+        deferred = payments.charges_after_commit(session)
+        done = scheduler.run_due(session, None, started_at)
+        counts = tally.take(session)
+        to_charge = list(deferred)
+    if done == 0:
+        return BatchResult(0, 0, Counter(), 0.0)
+    with database.transaction(tenant_id) as session:
+        outcomes = (
+            payments.charge_many(session, tenant_id, to_charge, SYSTEM_CLOCK.now())
+            if to_charge
+            else Counter[str]()
+        )
+        seconds = time.perf_counter() - started
+        session.add(
+            BillingBatch(
+                tenant_id=tenant_id,
+                id=new_id("bb"),
+                test_clock_id=None,
+                worker=WORKER,
+                started_at=started_at,
+                finished_at=SYSTEM_CLOCK.now(),
+                subscriptions=counts["subscriptions"],
+                invoices=counts["invoices"],
+                payments_succeeded=outcomes["succeeded"],
+                payments_failed=outcomes["failed"] + outcomes["requires_action"],
+                payments_pending=outcomes["scheduled"] + outcomes["processing"],
+                max_lag_ms=counts["lag_ms"],
+            )
+        )
+    BILLING_BATCHES.observe(seconds)
+    BILLING_LAG.observe(counts["lag_ms"] / 1000)
+    INVOICES_ISSUED.inc(counts["invoices"])
+    for outcome, count in outcomes.items():
+        PAYMENTS.labels(outcome).inc(count)
+    log.info(
+        "billing_batch",
+        tenant_id=tenant_id,
+        done=done,
+        subscriptions=counts["subscriptions"],
+        invoices=counts["invoices"],
+        payments=dict(outcomes),
+        lag_ms=counts["lag_ms"],
+        duration_ms=round(seconds * 1000, 1),
+    )
+    return BatchResult(done, counts["invoices"], outcomes, seconds)

@@ -1,0 +1,157 @@
+"""Rows a batch writes, sent as a few bulk statements when the batch ends.
+
+The billing run handles hundreds of subscriptions in one transaction (issue 6). Written one by
+one, every invoice would cost a dozen round trips for its events, emails, webhook deliveries,
+jobs and journal lines. Inside `batch(session)` the write primitives of those append-only tables
+(`insert`, and `jobs.queue.enqueue`) collect their rows instead, and the batch's end sends each
+table's rows as one multi-row INSERT, in the order the tables were first written to, so a row
+always follows the rows its foreign keys point at. Outside a batch they write at once, as before.
+
+Only tables nothing reads back within the batch take part: the rows are invisible to queries
+until the end. `insert(..., once_on=…)` keeps the "skip a duplicate" meaning of an
+ON CONFLICT DO NOTHING insert; it answers True inside a batch, where every row is new (a batch
+emits new events; replays of old ones run one by one, outside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+_KEY = "hisaab.bulk"
+T = TypeVar("T")
+# What goes into one statement: large enough to amortise the round trip, small enough to keep
+# one statement's parameters far below PostgreSQL's 65,535 bind limit per insertmanyvalues page.
+CHUNK = 1_000
+
+
+@dataclass
+class _Batch:
+    tables: dict[tuple[Table, tuple[str, ...] | None], list[Mapping[str, Any]]] = field(
+        default_factory=dict
+    )
+    after: list[Callable[[Session], None]] = field(default_factory=list)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+
+def _current(session: Session) -> _Batch | None:
+    batch: _Batch | None = session.info.get(_KEY)
+    return batch
+
+
+def collecting(session: Session) -> bool:
+    return _current(session) is not None
+
+
+@contextmanager
+def batch(session: Session) -> Iterator[None]:
+    """Collect the batch's rows and write them when the block ends without an error (on an
+    error nothing is written: the caller's transaction rolls back anyway)."""
+    if collecting(session):
+        raise RuntimeError("bulk batches do not nest")
+    session.info[_KEY] = _Batch()
+    try:
+        yield
+        flush(session)
+    finally:
+        session.info.pop(_KEY, None)
+
+
+def insert_row(
+    session: Session,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    once_on: Sequence[str] | None = None,
+) -> bool:
+    """Insert now, or at the end of the batch; False only when a row with the same `once_on`
+    key already existed (outside a batch)."""
+    current = _current(session)
+    key = tuple(once_on) if once_on is not None else None
+    if current is not None:
+        current.tables.setdefault((table, key), []).append(values)
+        return True
+    statement: Any = insert(table).values(**values)
+    if key is not None:
+        statement = (
+            pg_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(*(table.c[name] for name in key))
+        )
+        return session.execute(statement).first() is not None
+    session.execute(statement)
+    return True
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many rows of one table: collected in a batch, else one statement now."""
+    if not rows:
+        return
+    current = _current(session)
+    if current is not None:
+        current.tables.setdefault((table, None), []).extend(rows)
+        return
+    session.execute(insert(table), list(rows))
+
+
+def at_end(session: Session, write: Callable[[Session], None]) -> bool:
+    """Run `write` when the batch's rows are written (after them); False outside a batch, where
+    the caller writes at once itself."""
+    current = _current(session)
+    if current is None:
+        return False
+    current.after.append(write)
+    return True
+
+
+def memo(session: Session, key: Any, compute: Callable[[], T]) -> T:
+    """A value computed once per batch (what the batch's rows cannot change, like a tenant's
+    webhook endpoints); outside a batch, computed every time."""
+    current = _current(session)
+    if current is None:
+        return compute()
+    if key not in current.memo:
+        current.memo[key] = compute()
+    value: T = current.memo[key]
+    return value
+
+
+def remember(session: Session, key: Any, value: Any) -> None:
+    """Give `memo` an answer read ahead for many keys at once (no-op outside a batch)."""
+    current = _current(session)
+    if current is not None:
+        current.memo[key] = value
+
+
+def forget(session: Session, key: Any) -> None:
+    """Drop what `memo` knows under `key`, after the batch changed it."""
+    current = _current(session)
+    if current is not None:
+        current.memo.pop(key, None)
+
+
+def flush(session: Session) -> None:
+    """ORM objects first (collected rows may point at them), then each table's rows."""
+    current = _current(session)
+    if current is None:
+        return
+    session.flush()
+    while current.tables or current.after:
+        tables, current.tables = current.tables, {}
+        for (table, key), rows in tables.items():
+            for start in range(0, len(rows), CHUNK):
+                chunk = list(rows[start : start + CHUNK])
+                statement: Any = insert(table)
+                if key is not None:
+                    statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
+                session.execute(statement, chunk)
+        after, current.after = current.after, []
+        for write in after:
+            write(session)
