@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -118,3 +119,36 @@ def test_bad_settings_stop_with_a_clear_message(tmp_path: Path) -> None:
     assert "HISAAB_PORT" in result.stderr
     assert "HISAAB_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_api_with_two_processes_serves_on_one_port_and_stops(tmp_path: Path, test_db: Any) -> None:
+    """`hisaab api --workers 2`: both processes answer on the one port; SIGTERM stops all."""
+    port = _free_port()
+    owner = test_db.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hisaab", "api", "--port", str(port), "--workers", "2"],
+        env=_env(tmp_path, HISAAB_DATABASE_URL=owner, HISAAB_ADMIN_TOKEN="op_" + "w" * 30),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(psutil.Process(process.pid).children()) < 2 or not _answers(port):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        serving = {child.pid for child in psutil.Process(process.pid).children()}
+        for _ in range(20):  # fresh connections: the kernel hands them to either process
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        assert _stop(process, signal.SIGTERM) == 0
+        assert not [pid for pid in serving if psutil.pid_exists(pid)]
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
