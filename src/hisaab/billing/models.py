@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKeyConstraint, Index, Integer, Text
+from sqlalchemy import BigInteger, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hisaab.core.models import ObjectId, TenantId, Timestamp
@@ -11,18 +11,10 @@ from hisaab.db import Base
 
 class BillingBatch(Base):
     __tablename__ = "billing_batches"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "test_clock_id"],
-            ["test_clocks.tenant_id", "test_clocks.id"],
-            ondelete="CASCADE",
-        ),
-        Index("ix_billing_batches_finished", "tenant_id", "finished_at"),
-    )
+    __table_args__ = (Index("ix_billing_batches_finished", "tenant_id", "finished_at"),)
 
     tenant_id: Mapped[TenantId]
     id: Mapped[ObjectId]
-    test_clock_id: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str] = mapped_column(Text)
     started_at: Mapped[Timestamp]
     finished_at: Mapped[Timestamp]

@@ -22,11 +22,11 @@ import os
 import socket
 import time
 from collections import Counter
-from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.orm import Session
 
+from hisaab.billing import repository
 from hisaab.billing.models import BillingBatch
 from hisaab.core import tally
 from hisaab.core.clock import SYSTEM_CLOCK
@@ -45,14 +45,6 @@ PARALLEL_JOBS = 4
 MAX_BATCHES_PER_JOB = 100_000
 log = structlog.get_logger("hisaab.billing")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    done: int
-    invoices: int
-    payments: Counter[str]
-    seconds: float
 
 
 def fan_out(session: Session) -> int:
@@ -76,15 +68,16 @@ def run_tenant(database: Database, tenant_id: str) -> int:
     """Batches until the tenant has nothing due; how many items were done."""
     done = 0
     for _ in range(MAX_BATCHES_PER_JOB):
-        result = run_batch(database, tenant_id)
-        if result.done == 0:
+        batch = run_batch(database, tenant_id)
+        if batch == 0:
             break
-        done += result.done
+        done += batch
     return done
 
 
-def run_batch(database: Database, tenant_id: str) -> BatchResult:
-    """One batch of the tenant's due work on the system clock, then its payments."""
+def run_batch(database: Database, tenant_id: str) -> int:
+    """One batch of the tenant's due work on the system clock, then its payments; how many
+    items were done."""
     started_at = SYSTEM_CLOCK.now()
     started = time.perf_counter()
     with database.transaction(tenant_id) as session:
@@ -93,7 +86,7 @@ def run_batch(database: Database, tenant_id: str) -> BatchResult:
         counts = tally.take(session)
         to_charge = list(deferred)
     if done == 0:
-        return BatchResult(0, 0, Counter(), 0.0)
+        return 0
     with database.transaction(tenant_id) as session:
         outcomes = (
             payments.charge_many(session, tenant_id, to_charge, SYSTEM_CLOCK.now())
@@ -101,11 +94,11 @@ def run_batch(database: Database, tenant_id: str) -> BatchResult:
             else Counter[str]()
         )
         seconds = time.perf_counter() - started
-        session.add(
+        repository.add(
+            session,
             BillingBatch(
                 tenant_id=tenant_id,
                 id=new_id("bb"),
-                test_clock_id=None,
                 worker=WORKER,
                 started_at=started_at,
                 finished_at=SYSTEM_CLOCK.now(),
@@ -115,7 +108,7 @@ def run_batch(database: Database, tenant_id: str) -> BatchResult:
                 payments_failed=outcomes["failed"] + outcomes["requires_action"],
                 payments_pending=outcomes["scheduled"] + outcomes["processing"],
                 max_lag_ms=counts["lag_ms"],
-            )
+            ),
         )
     BILLING_BATCHES.observe(seconds)
     BILLING_LAG.observe(counts["lag_ms"] / 1000)
@@ -132,4 +125,4 @@ def run_batch(database: Database, tenant_id: str) -> BatchResult:
         lag_ms=counts["lag_ms"],
         duration_ms=round(seconds * 1000, 1),
     )
-    return BatchResult(done, counts["invoices"], outcomes, seconds)
+    return done

@@ -3,12 +3,13 @@
 The billing run handles hundreds of subscriptions in one transaction (issue 6). Written one by
 one, every invoice would cost a dozen round trips for its events, emails, webhook deliveries,
 jobs and journal lines. Inside `batch(session)` the write primitives of those append-only tables
-(`insert`, and `jobs.queue.enqueue`) collect their rows instead, and the batch's end sends each
-table's rows as one multi-row INSERT, in the order the tables were first written to, so a row
-always follows the rows its foreign keys point at. Outside a batch they write at once, as before.
+(`insert_row`, `insert_rows`, and `jobs.queue.enqueue` through `at_end`) collect their rows
+instead, and the batch's end sends each table's rows as one multi-row INSERT, in the order the
+tables were first written to, so a row always follows the rows its foreign keys point at.
+Outside a batch they write at once, as before.
 
 Only tables nothing reads back within the batch take part: the rows are invisible to queries
-until the end. `insert(..., once_on=…)` keeps the "skip a duplicate" meaning of an
+until the end. `insert_row(..., once_on=…)` keeps the "skip a duplicate" meaning of an
 ON CONFLICT DO NOTHING insert; it answers True inside a batch, where every row is new (a batch
 emits new events; replays of old ones run one by one, outside it).
 """
@@ -38,6 +39,7 @@ class _Batch:
     )
     after: list[Callable[[Session], None]] = field(default_factory=list)
     memo: dict[Any, Any] = field(default_factory=dict)
+    kept: list[object] = field(default_factory=list)
 
 
 def _current(session: Session) -> _Batch | None:
@@ -101,14 +103,20 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     session.execute(insert(table), list(rows))
 
 
-def at_end(session: Session, write: Callable[[Session], None]) -> bool:
-    """Run `write` when the batch's rows are written (after them); False outside a batch, where
-    the caller writes at once itself."""
+def at_end(session: Session, write: Callable[[Session], None]) -> None:
+    """Run `write` when the batch's rows are written, after them (call inside a batch)."""
     current = _current(session)
     if current is None:
-        return False
+        raise RuntimeError("at_end needs a bulk batch")
     current.after.append(write)
-    return True
+
+
+def keep(session: Session, objects: Sequence[object]) -> None:
+    """Hold ORM objects read ahead for the rest of the batch: the session keeps only weak
+    references, and an object it forgot is read again by the next `session.get`."""
+    current = _current(session)
+    if current is not None:
+        current.kept.extend(objects)
 
 
 def memo(session: Session, key: Any, compute: Callable[[], T]) -> T:

@@ -154,8 +154,7 @@ def get_customer(
 def load_many(session: Session, customer_ids: Iterable[str]) -> None:
     """Read a batch's customers (and default payment methods) at once, kept for the rest of the
     bulk batch; the tenant's RLS scope keeps another tenant's out."""
-    ids = sorted(set(customer_ids))
-    bulk.remember(session, ("customers", tuple(ids)), repository.load_many(session, ids))
+    bulk.keep(session, repository.load_many(session, sorted(set(customer_ids))))
 
 
 def list_customers(

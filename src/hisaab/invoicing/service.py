@@ -103,9 +103,8 @@ def present_many(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceO
     if not invoices:
         return []
     ids = tuple(i.id for i in invoices)
-    lines = bulk.memo(session, ("invoice_lines", ids), lambda: repository.lines_of(session, ids))
-    credited = bulk.memo(
-        session, ("invoice_credited", ids), lambda: repository.credited_totals(session, ids)
+    lines, credited = bulk.memo(
+        session, _presentation_key(ids), lambda: _presentation(session, ids)
     )
     return [
         _present(invoice, lines.get(invoice.id, []), credited.get(invoice.id, 0))
@@ -122,13 +121,21 @@ def lock_many(session: Session, invoice_ids: Sequence[str]) -> list[Invoice]:
 def read_ahead(session: Session, invoices: Sequence[Invoice]) -> None:
     """Read the lines and credited totals of a batch's invoices at once, for `present` of each
     inside the batch."""
-    ids = [invoice.id for invoice in invoices]
-    lines = repository.lines_of(session, ids)
-    credited = repository.credited_totals(session, ids)
-    for invoice_id in ids:
-        key = (invoice_id,)
-        bulk.remember(session, ("invoice_lines", key), {invoice_id: lines.get(invoice_id, [])})
-        bulk.remember(session, ("invoice_credited", key), {invoice_id: credited.get(invoice_id, 0)})
+    lines, credited = _presentation(session, [invoice.id for invoice in invoices])
+    for invoice in invoices:
+        one = {invoice.id: lines.get(invoice.id, [])}, {invoice.id: credited.get(invoice.id, 0)}
+        bulk.remember(session, _presentation_key((invoice.id,)), one)
+
+
+def _presentation_key(ids: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    return ("invoice_presentation", ids)
+
+
+def _presentation(
+    session: Session, ids: Sequence[str]
+) -> tuple[dict[str, list[InvoiceLine]], dict[str, int]]:
+    """What `present` reads besides the invoice: its lines, and what credit notes took off."""
+    return repository.lines_of(session, ids), repository.credited_totals(session, ids)
 
 
 def _present(invoice: Invoice, lines: Sequence[InvoiceLine], credited: int = 0) -> InvoiceOut:

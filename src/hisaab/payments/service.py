@@ -548,17 +548,23 @@ def _send(prepared: _Charge | ChargeResult) -> ChargeResult:
 
 
 def _send_all(prepared: Sequence[_Charge | ChargeResult]) -> list[ChargeResult]:
-    """Each charge's outcome. The sandbox answers in-process; a real gateway gets at most
-    GATEWAY_CONCURRENCY requests at once. A gateway that could not be reached fails the whole
-    transaction once every request has returned: every try stays `scheduled` and is re-sent
-    later with its own key, which the gateway answers with the first outcome, never twice."""
+    """Each charge's outcome. The sandbox answers in-process; each real gateway gets at most
+    GATEWAY_CONCURRENCY requests at once, from a pool of its own. A gateway that could not be
+    reached fails the whole transaction once every request has returned: every try stays
+    `scheduled` and is re-sent later with its own key, which the gateway answers with the
+    first outcome, never twice."""
     remote = {
         index for index, item in enumerate(prepared) if isinstance(item, _Charge) and item.attach
     }
     results = {index: _send(item) for index, item in enumerate(prepared) if index not in remote}
-    if remote:
+    by_gateway: dict[str, list[int]] = {}
+    for index in sorted(remote):
+        item = prepared[index]
+        assert isinstance(item, _Charge)
+        by_gateway.setdefault(item.gateway.name, []).append(index)
+    for indexes in by_gateway.values():
         with ThreadPoolExecutor(max_workers=GATEWAY_CONCURRENCY) as pool:
-            futures = {index: pool.submit(_send, prepared[index]) for index in remote}
+            futures = {index: pool.submit(_send, prepared[index]) for index in indexes}
         for index, future in futures.items():
             results[index] = future.result()
     return [results[index] for index in range(len(prepared))]
@@ -811,8 +817,8 @@ class PaymentDueWork:
         done = 0
         due = repository.invoices_with_due_attempts(session, clock_id, cutoff, created, DUE_BATCH)
         if due:
-            outcomes = charge_many(session, due[0][0], [invoice for _, invoice in due], now)
-            done += max(sum(outcomes.values()), len(due))
+            charge_many(session, due[0][0], [invoice for _, invoice in due], now)
+            done += len(due)
         for tenant_id, invoice_id in repository.dunning_due(session, clock_id, now, DUE_BATCH):
             with session.begin_nested():
                 _give_up(session, tenant_id, invoice_id, now)

@@ -1,4 +1,5 @@
-"""Billing run batches: one row per committed batch of due work, the run's own metrics (how many
+"""Billing run batches: one row per committed batch of due work on the system clock (test-clock
+advances are not recorded), the run's own metrics (how many
 were billed, payments by outcome, how late the work was, how long the batch took).
 
 Revision ID: 0017
@@ -24,7 +25,6 @@ def upgrade() -> None:
         "billing_batches",
         sa.Column("tenant_id", sa.Text(), nullable=False),
         sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("test_clock_id", sa.Text(), nullable=True),
         sa.Column("worker", sa.Text(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
@@ -34,12 +34,6 @@ def upgrade() -> None:
         sa.Column("payments_failed", sa.Integer(), nullable=False),
         sa.Column("payments_pending", sa.Integer(), nullable=False),
         sa.Column("max_lag_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "test_clock_id"],
-            ["test_clocks.tenant_id", "test_clocks.id"],
-            name=op.f("fk_billing_batches_tenant_id_test_clocks"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_billing_batches")),
     )
     op.create_index("ix_billing_batches_finished", "billing_batches", ["tenant_id", "finished_at"])
