@@ -10,7 +10,7 @@ customers are charged 24 h after their invoice (RBI pre-debit notice), so they a
 "pending, due later", not waited for.
 
     python -m bench.billing [--n 10000,100000] [--million] [--workers 2] [--tenants 4]
-    python -m bench.billing --baseline --n 2000   # today's per-subscription path, in process
+    python -m bench.billing --in-process --n 2000   # one process, no queue (for profiling)
 
 Batch latencies come from `billing_batches` (one row per committed batch). Figures, not
 assertions: compare them across changes on the same machine.
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,10 +40,11 @@ from sqlalchemy.engine import URL, Connection
 
 from hisaab import migrations
 from hisaab.app import create_app
+from hisaab.billing import service as billing
 from hisaab.core import secrets
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database, owner_engine
-from hisaab.jobs import queue, runtime, scheduler
+from hisaab.jobs import queue, runtime
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.observability import configure_logging
 from hisaab.settings import Settings, database_urls
@@ -90,9 +91,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker")
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument(
-        "--baseline",
-        action="store_true",
-        help="bill with today's per-subscription path in this process (scheduler.run_due)",
+        "--in-process", action="store_true", help="bill in this process, without workers"
     )
     return parser.parse_args(argv)
 
@@ -290,46 +289,15 @@ def _stop_workers(workers: list[Any]) -> None:
 # --- one run -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Trigger:
-    """What starts the run, and the queues the workers must serve for it."""
-
-    name: str
-    queues: list[str]
-    start: Callable[[Scratch], None]
+QUEUES = ["billing", "payments"]
 
 
 def _fan_out(scratch: Scratch) -> None:
-    """The billing run: one `bill_tenant` job per tenant and shard with due work."""
-    from hisaab.billing import service as billing
-
-    # The operator scope, as the scheduler tick does: fan_out reads every tenant.
+    """The billing run, as the scheduler tick starts it: one `bill_tenant` job per tenant (in
+    the operator scope, which reads every tenant); those with work call in the rest."""
     with scratch.database.transaction(OPERATOR_SCOPE) as session:
         jobs = billing.fan_out(session)
     print(f"  fan-out enqueued       {jobs} jobs")
-
-
-def _tick(scratch: Scratch) -> None:
-    """Today's path: one scheduler tick, which bills every tenant's due work in turn."""
-    with scratch.database.transaction(OPERATOR_SCOPE) as session:
-        queue.enqueue(
-            session,
-            "scheduler_tick",
-            {"timestamp": int(time.time())},
-            queue="scheduler",
-            queueing_lock="scheduler_tick",
-        )
-
-
-def _trigger() -> Trigger:
-    """The billing fan-out once it exists (`hisaab.billing.service.fan_out`), else the tick."""
-    try:
-        from hisaab.billing import service as billing
-    except ImportError:
-        return Trigger("scheduler tick", ["scheduler", "payments"], _tick)
-    if not hasattr(billing, "fan_out"):
-        return Trigger("scheduler tick", ["scheduler", "payments"], _tick)
-    return Trigger("billing fan-out", ["billing", "payments"], _fan_out)
 
 
 def _wait_done(scratch: Scratch, workers: list[Any], due_at: datetime, n: int) -> float:
@@ -347,20 +315,16 @@ def _wait_done(scratch: Scratch, workers: list[Any], due_at: datetime, n: int) -
 
 
 def run_workers(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
-    trigger = _trigger()
-    print(
-        f"N = {n:,} ({args.tenants} tenants, {args.workers} workers of {args.concurrency} jobs, "
-        f"triggered by the {trigger.name})"
-    )
+    print(f"N = {n:,} ({args.tenants} tenants, {args.workers} workers of {args.concurrency} jobs)")
     with _scratch(cluster, args.tenants) as scratch:
         due_at = datetime.now(UTC)
         _seed(scratch, n, due_at)
         data_dir = Path(tempfile.mkdtemp(prefix="hisaab-bench-"))
-        workers = _start_workers(scratch, args, trigger.queues, data_dir)
+        workers = _start_workers(scratch, args, QUEUES, data_dir)
         try:
             _wait_ready(scratch, workers)
             started_at = datetime.now(UTC)
-            trigger.start(scratch)
+            _fan_out(scratch)
             seconds = _wait_done(scratch, workers, due_at, n)
         finally:
             _stop_workers(workers)
@@ -371,42 +335,21 @@ def run_workers(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
     return RunResult(n, seconds)
 
 
-def run_baseline(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
-    """Today's path in this process: the scheduler tick's loop (each tenant's due work in batches
-    until none is left), then the payment jobs it enqueued, one at a time."""
-    print(f"N = {n:,} baseline: scheduler.run_due in process ({args.tenants} tenants)")
+def run_in_process(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
+    """The billing run in this process, tenant after tenant, no queue: what one worker does
+    without job overhead (for profiling)."""
+    print(f"N = {n:,} in process ({args.tenants} tenants)")
     with _scratch(cluster, args.tenants) as scratch:
         due_at = datetime.now(UTC)
         _seed(scratch, n, due_at)
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        batches = []
         for tenant in scratch.tenants:
-            while True:
-                t0 = time.perf_counter()
-                with scratch.database.transaction(tenant.id) as session:
-                    done = scheduler.run_due(session, None, datetime.now(UTC))
-                if done == 0:
-                    break
-                batches.append((time.perf_counter() - t0) * 1000)
-        invoiced = time.perf_counter() - started
-        print(f"  invoicing              {invoiced:.1f} s ({n / invoiced:,.0f} subscriptions/s)")
-        queue.app.run_worker(
-            wait=False,
-            concurrency=1,
-            queues=["payments"],
-            install_signal_handlers=False,
-            listen_notify=False,
-        )
+            billing.run_tenant(scratch.database, tenant.id, 0)
         seconds = time.perf_counter() - started
         with _owner(scratch) as conn:
             _report_outcome(conn, started_at, seconds)
-        if batches:
-            cuts = _percentiles(batches)
-            print(
-                f"  batch latency          {len(batches)} batches, p50 {cuts[49]:,.0f} ms  "
-                f"p99 {cuts[98]:,.0f} ms"
-            )
+            _report_batches(conn)
     return RunResult(n, seconds)
 
 
@@ -427,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     secrets.configure([SECRET_KEY])
     counts = [*args.n, *([1_000_000] if args.million else [])]
     cluster = cluster_url()
-    run = run_baseline if args.baseline else run_workers
+    run = run_in_process if args.in_process else run_workers
     results = []
     for n in counts:
         results.append(run(cluster, n, args))

@@ -2,8 +2,11 @@
 and cancellations, usage in arrears, payment retries and final actions), in batches, across any
 number of workers.
 
-The scheduler's tick hands each tenant PARALLEL_JOBS `bill_tenant` jobs; each job takes batch
-after batch until nothing is due. A batch is two transactions:
+The scheduler's tick hands each tenant one `bill_tenant` job (the operator scope cannot see
+which tenants have work due: row-level security). A job that finds work adds PARALLEL_JOBS - 1
+more for its tenant, so a tenant with a run to do is billed by that many workers while idle
+tenants cost one short job a minute. Each job takes batch after batch until nothing is due.
+A batch is two transactions:
 
 1. The due work (`jobs.scheduler.run_due`): subscriptions are claimed with SKIP LOCKED, so
    workers never wait for or repeat each other's rows; their invoices, lines, tax, numbers,
@@ -48,29 +51,34 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def fan_out(session: Session) -> int:
-    """Queue every tenant's billing jobs (operator scope); a tenant whose jobs are still
-    waiting gets no more. How many jobs were added."""
-    added = 0
-    for tenant_id in tenants.all_tenant_ids(session):
-        for shard in range(PARALLEL_JOBS):
-            job = queue.enqueue(
-                session,
-                TASK,
-                {"tenant_id": tenant_id, "shard": shard},
-                queue=QUEUE,
-                queueing_lock=f"bill:{tenant_id}:{shard}",
-            )
-            added += job is not None
-    return added
+    """Queue every tenant's first billing job (operator scope); how many were added (a tenant
+    whose job is still waiting gets no second one)."""
+    return sum(_enqueue(session, tenant_id, 0) for tenant_id in tenants.all_tenant_ids(session))
 
 
-def run_tenant(database: Database, tenant_id: str) -> int:
-    """Batches until the tenant has nothing due; how many items were done."""
+def _enqueue(session: Session, tenant_id: str, shard: int) -> bool:
+    job = queue.enqueue(
+        session,
+        TASK,
+        {"tenant_id": tenant_id, "shard": shard},
+        queue=QUEUE,
+        queueing_lock=f"bill:{tenant_id}:{shard}",
+    )
+    return job is not None
+
+
+def run_tenant(database: Database, tenant_id: str, shard: int) -> int:
+    """Batches until the tenant has nothing due; how many items were done. The first job of
+    a tenant that finds work calls in the others."""
     done = 0
     for _ in range(MAX_BATCHES_PER_JOB):
         batch = run_batch(database, tenant_id)
         if batch == 0:
             break
+        if done == 0 and shard == 0:
+            with database.transaction(tenant_id) as session:
+                for other in range(1, PARALLEL_JOBS):
+                    _enqueue(session, tenant_id, other)
         done += batch
     return done
 

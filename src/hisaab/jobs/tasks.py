@@ -80,7 +80,7 @@ def scheduler_tick(timestamp: int) -> None:
 # Retried: a batch that failed rolled back whole, and the next run claims its rows again.
 @app.task(name=billing.TASK, queue=billing.QUEUE, retry=3)
 def bill_tenant(tenant_id: str, shard: int) -> None:
-    done = billing.run_tenant(runtime.database(), tenant_id)
+    done = billing.run_tenant(runtime.database(), tenant_id, shard)
     log.info("bill_tenant", tenant_id=tenant_id, shard=shard, done=done)
 
 
