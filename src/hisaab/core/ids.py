@@ -21,12 +21,14 @@ PREFIXES = frozenset(
 )  # fmt: skip
 
 
+# Every pair of characters, indexed by the 10 bits they stand for: 13 lookups instead of 26
+# divisions (ids are made for every event and row a billing run writes).
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]
+_PAIR_SHIFTS = range(_BODY_LENGTH * 5 - 10, -1, -10)
+
+
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(_BODY_LENGTH):
-        value, index = divmod(value, 32)
-        chars.append(_ALPHABET[index])
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def new_id(prefix: str) -> str:

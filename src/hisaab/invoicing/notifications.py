@@ -32,7 +32,7 @@ from hisaab.mail import letters
 from hisaab.mail import service as mail
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
-from hisaab.webhooks.models import Event
+from hisaab.webhooks.service import EventRecord
 
 INVOICE_PDF = "invoice_pdf"
 CREDIT_NOTE_PDF = "credit_note_pdf"
@@ -169,7 +169,7 @@ def uninstall() -> None:
 # --- events -------------------------------------------------------------------------------
 
 
-def invoice_finalized(session: Session, event: Event) -> None:
+def invoice_finalized(session: Session, event: EventRecord) -> None:
     invoice: dict[str, Any] = event.data["object"]
     if invoice["total"] == 0:
         return
@@ -196,7 +196,7 @@ def invoice_finalized(session: Session, event: Event) -> None:
     )
 
 
-def invoice_paid(session: Session, event: Event) -> None:
+def invoice_paid(session: Session, event: EventRecord) -> None:
     invoice: dict[str, Any] = event.data["object"]
     if invoice["amount_paid"] <= 0:
         return
@@ -214,7 +214,7 @@ def invoice_paid(session: Session, event: Event) -> None:
     )
 
 
-def credit_note_created(session: Session, event: Event) -> None:
+def credit_note_created(session: Session, event: EventRecord) -> None:
     note: dict[str, Any] = event.data["object"]
     writer = _letter(session, event.tenant_id, note.get("customer") or {})
     money = partial(_amount, writer, note["currency"])

@@ -138,11 +138,13 @@ def _presentation(
     return repository.lines_of(session, ids), repository.credited_totals(session, ids)
 
 
+# The fields of the API's invoice the model holds as they are (the rest are built below).
+_INVOICE_COLUMNS = tuple(name for name in InvoiceOut.model_fields if hasattr(Invoice, name))
+
+
 def _present(invoice: Invoice, lines: Sequence[InvoiceLine], credited: int = 0) -> InvoiceOut:
     """`credited`: what credit notes took off it, summed from them (a new invoice has none)."""
-    columns = {
-        name: getattr(invoice, name) for name in InvoiceOut.model_fields if hasattr(invoice, name)
-    }
+    columns = {name: getattr(invoice, name) for name in _INVOICE_COLUMNS}
     return InvoiceOut.model_validate(
         {
             **columns,

@@ -23,7 +23,7 @@ from hisaab.mail import service as mail
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from hisaab.webhooks.models import Event
+    from hisaab.webhooks.service import EventRecord
 
 DEFAULT_LANGUAGE = "en"
 Texts = Mapping[str, Mapping[str, str]]
@@ -102,7 +102,7 @@ class Letter:
     def submit(
         self,
         session: Session,
-        event: Event,
+        event: EventRecord,
         kind: str,
         document_id: str,
         subject: str,

@@ -37,7 +37,7 @@ from hisaab.mail import service as mail
 from hisaab.payments import links, repository
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
-from hisaab.webhooks.models import Event
+from hisaab.webhooks.service import EventRecord
 
 # Normalised failure codes (gateways.base.FailureCode, and the service's own refusals) → the
 # plain-words reason a customer is told.
@@ -231,7 +231,7 @@ def reason(language: str, failure_code: str | None) -> str:
 # --- events -------------------------------------------------------------------------------
 
 
-def payment_failed(session: Session, event: Event) -> None:
+def payment_failed(session: Session, event: EventRecord) -> None:
     payment: dict[str, Any] = event.data["object"]
     found = _invoice(session, event, payment)
     if found is None:
@@ -253,7 +253,7 @@ def payment_failed(session: Session, event: Event) -> None:
     writer.submit(session, event, "payment_failed", invoice.id, subject, lines)
 
 
-def payment_action_required(session: Session, event: Event) -> None:
+def payment_action_required(session: Session, event: EventRecord) -> None:
     payment: dict[str, Any] = event.data["object"]
     found = _invoice(session, event, payment)
     if found is None:
@@ -274,7 +274,7 @@ def payment_action_required(session: Session, event: Event) -> None:
     writer.submit(session, event, "payment_action_required", invoice.id, subject, lines)
 
 
-def pre_debit_notice(session: Session, event: Event) -> None:
+def pre_debit_notice(session: Session, event: EventRecord) -> None:
     payment: dict[str, Any] = event.data["object"]
     found = _invoice(session, event, payment)
     if found is None:
@@ -308,7 +308,7 @@ def _mail_configured() -> bool:
 
 
 def _invoice(
-    session: Session, event: Event, payment: dict[str, Any]
+    session: Session, event: EventRecord, payment: dict[str, Any]
 ) -> tuple[Invoice, letters.Letter] | None:
     """The invoice the payment is for, and the email's writer; None when nothing is to be
     mailed (no mailer in this process, or the invoice no longer waits for money)."""

@@ -60,7 +60,7 @@ from hisaab.payments.schemas import PaymentOut, RefundOut
 from hisaab.subscriptions import service as subscriptions
 from hisaab.tenants import service as tenants
 from hisaab.webhooks import service as events
-from hisaab.webhooks.models import Event
+from hisaab.webhooks.service import EventRecord
 
 log = structlog.get_logger("hisaab.payments")
 QUEUE = "payments"
@@ -426,6 +426,9 @@ def charge_many(
     attempts = [due[invoice.id][0] for invoice in single]
     with bulk.batch(session):
         customers.load_many(session, (invoice.customer_id for invoice in single))
+        subscriptions.load_many(
+            session, (i.subscription_id for i in single if i.subscription_id is not None)
+        )
         invoicing.read_ahead(session, single)
         repository.read_ahead(session, [invoice.id for invoice in single], attempts, now)
         owed = [
@@ -773,7 +776,7 @@ def _give_up(session: Session, tenant_id: str, invoice_id: str, now: datetime) -
         subscriptions.dunning_exhausted(session, tenant_id, invoice.subscription_id, action, now)
 
 
-def _payment_method_changed(session: Session, event: Event) -> None:
+def _payment_method_changed(session: Session, event: EventRecord) -> None:
     """A new default payment method retries, at once, every invoice being chased."""
     customer = event.data["object"]
     method_id = customer.get("default_payment_method_id")

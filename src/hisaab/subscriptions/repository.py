@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -25,6 +26,10 @@ def get(
         with_for_update=for_update,
         populate_existing=for_update,
     )
+
+
+def load_many(session: Session, subscription_ids: Sequence[str]) -> list[Subscription]:
+    return list(session.scalars(select(Subscription).where(Subscription.id.in_(subscription_ids))))
 
 
 def list_subscriptions(

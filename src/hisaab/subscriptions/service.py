@@ -9,7 +9,7 @@ timezone), amounts from `proration`; this module only decides which rule applies
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -683,6 +683,12 @@ def dunning_exhausted(
     elif final_action == "unpaid" and subscription.status == "past_due":
         _set_status(subscription, "unpaid")
         _emit(session, subscription, "subscription.unpaid", now)
+
+
+def load_many(session: Session, subscription_ids: Iterable[str]) -> None:
+    """Read a batch's subscriptions at once, kept for the rest of the bulk batch (what
+    `status_of` and `get` then find without asking)."""
+    bulk.keep(session, repository.load_many(session, sorted(set(subscription_ids))))
 
 
 def status_of(session: Session, tenant_id: str, subscription_id: str) -> str:

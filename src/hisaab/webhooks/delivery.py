@@ -36,8 +36,9 @@ from hisaab.jobs import queue
 from hisaab.observability import WEBHOOK_ATTEMPTS
 from hisaab.webhooks import repository, schedule
 from hisaab.webhooks import service as events
-from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from hisaab.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from hisaab.webhooks.schemas import EventOut
+from hisaab.webhooks.service import EventRecord
 
 TASK = "deliver_webhook"
 QUEUE = "webhooks"
@@ -65,14 +66,16 @@ def uninstall() -> None:
 # --- recording ----------------------------------------------------------------------------
 
 
-def on_event(session: Session, event: Event) -> None:
+def on_event(session: Session, event: EventRecord) -> None:
     """A delivery for each enabled endpoint of the tenant that takes this event's type."""
     now = SYSTEM_CLOCK.now()
     for endpoint in repository.endpoints_for(session, event.type):
         create(session, endpoint, event, now)
 
 
-def create(session: Session, endpoint: WebhookEndpoint, event: Event, now: datetime) -> str | None:
+def create(
+    session: Session, endpoint: WebhookEndpoint, event: EventRecord, now: datetime
+) -> str | None:
     """Record the delivery and enqueue its first try; None if it already exists (a replay)."""
     delivery_id = new_id("whd")
     inserted = repository.add_delivery_once(

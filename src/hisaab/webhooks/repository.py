@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import any_, func, or_, select
 from sqlalchemy.orm import Session
@@ -14,19 +14,25 @@ from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-
-def add(session: Session, event: Event) -> None:
-    if bulk.collecting(session):
-        bulk.insert_row(
-            session,
-            Event.__table__,  # type: ignore[arg-type]
-            {column: getattr(event, column) for column in _EVENT_COLUMNS},
-        )
-    else:
-        session.add(event)
+if TYPE_CHECKING:
+    from hisaab.webhooks.service import Emitted
 
 
-_EVENT_COLUMNS = ("tenant_id", "id", "type", "object_id", "data", "created_at")
+def add(session: Session, event: Emitted) -> None:
+    """Written at once, or with the rest of a bulk batch: nothing reads an event back in the
+    transaction that emits it."""
+    bulk.insert_row(
+        session,
+        Event.__table__,  # type: ignore[arg-type]
+        {
+            "tenant_id": event.tenant_id,
+            "id": event.id,
+            "type": event.type,
+            "object_id": event.object_id,
+            "data": event.data,
+            "created_at": event.created_at,
+        },
+    )
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event | None:

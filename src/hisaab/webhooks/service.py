@@ -7,8 +7,9 @@ the caller's transaction, so an event exists exactly when its change committed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -18,6 +19,37 @@ from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.webhooks import repository
 from hisaab.webhooks.models import Event
+
+
+class EventRecord(Protocol):
+    """What an event handler reads of an event: the one just emitted, or a stored `Event`."""
+
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def object_id(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """An event as `emit` writes it: a plain row, not an ORM object (a billing run emits
+    thousands, and nothing changes them after)."""
+
+    tenant_id: str
+    id: str
+    type: str
+    object_id: str
+    data: dict[str, Any]
+    created_at: datetime
+
 
 EVENT_TYPES = (
     "customer.created",
@@ -52,12 +84,14 @@ EVENT_TYPES = (
 )
 
 
-def emit(session: Session, tenant_id: str, event_type: str, obj: BaseModel, now: datetime) -> Event:
+def emit(
+    session: Session, tenant_id: str, event_type: str, obj: BaseModel, now: datetime
+) -> Emitted:
     """Record that `obj` (its API representation, as the API shows it now) changed."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     payload: dict[str, Any] = obj.model_dump(mode="json")
-    event = Event(
+    event = Emitted(
         tenant_id=tenant_id,
         id=new_id("evt"),
         type=event_type,
@@ -72,7 +106,7 @@ def emit(session: Session, tenant_id: str, event_type: str, obj: BaseModel, now:
 
 # Called with every emitted event of its type, inside the emitting transaction: what a handler
 # writes (an email to send, a webhook delivery) commits or rolls back with the change itself.
-EventHandler = Callable[[Session, Event], None]
+EventHandler = Callable[[Session, EventRecord], None]
 _handlers: dict[str, list[EventHandler]] = {}
 
 
@@ -91,7 +125,7 @@ def unsubscribe(event_type: str, handler: EventHandler) -> None:
         handlers.remove(handler)
 
 
-def dispatch(session: Session, event: Event) -> None:
+def dispatch(session: Session, event: EventRecord) -> None:
     """Run the event's handlers; also how a stored event is replayed, so handlers must treat a
     second call for the same event as a no-op."""
     for handler in list(_handlers.get(event.type, ())):

@@ -1,0 +1,173 @@
+"""`core.bulk`: rows collected in a batch reach PostgreSQL exactly as a plain INSERT would write
+them, under the same row-level security, and nothing at all when the batch fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from hisaab.core import bulk
+from hisaab.core.ids import new_id
+from hisaab.db import Database
+from hisaab.mail.models import MailMessage
+from hisaab.webhooks.models import Event, WebhookEndpoint
+from tests.conftest import TenantHandle
+
+EVENTS = Event.__table__
+MAIL = MailMessage.__table__
+AWKWARD = {
+    "text": 'quote " backslash \\ comma , braces {} tab \t newline \n NUL-free ünïcødé ₹',
+    "nested": {"list": [1, 2.5, None, True, "x"], "empty": {}},
+    "null": None,
+}
+
+
+def _event(tenant_id: str, data: Any, at: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "id": new_id("evt"),
+        "type": "customer.created",
+        "object_id": "cus_x",
+        "data": data,
+        "created_at": at,
+    }
+
+
+def _mail(tenant_id: str, **overrides: Any) -> dict[str, Any]:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return {
+        "tenant_id": tenant_id,
+        "id": new_id("msg"),
+        "kind": "invoice",
+        "event_id": new_id("evt"),
+        "locale": "en",
+        "from_name": "Acme",
+        "subject": "Your invoice",
+        "text_body": "text",
+        "html_body": "<p>html</p>",
+        "attachments": [],
+        "status": "queued",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+        **overrides,
+    }
+
+
+def test_rows_wait_for_the_end_of_the_batch_and_arrive_unchanged(
+    database: Database, tenant: TenantHandle
+) -> None:
+    at = datetime(2026, 3, 31, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    rows = [_event(tenant.id, {"object": {**AWKWARD, "n": n}}, at) for n in range(3)]
+    with database.transaction(tenant.id) as session:
+        with bulk.batch(session):
+            for row in rows:
+                assert bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+            ids = [row["id"] for row in rows]
+            assert session.scalar(select(func.count()).where(Event.id.in_(ids))) == 0
+        stored = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    assert list(stored) == ids or sorted(stored) == sorted(ids)
+    for row in rows:
+        event = stored[row["id"]]
+        assert event.data == row["data"]
+        assert event.created_at == at
+        assert (event.type, event.object_id, event.tenant_id) == (
+            "customer.created",
+            "cus_x",
+            tenant.id,
+        )
+
+
+def test_rows_leaving_columns_out_get_null_or_the_server_default(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """Rows of one table with different columns (an optional one sent or not) are all written."""
+    with_address = _mail(tenant.id, to_address="a@example.test", to_name="A")
+    without = _mail(tenant.id)
+    with database.transaction(tenant.id) as session:
+        with bulk.batch(session):
+            bulk.insert_rows(session, MAIL, [with_address, without, _mail(tenant.id)])  # type: ignore[arg-type]
+        stored = {
+            m.id: m
+            for m in session.scalars(
+                select(MailMessage).where(MailMessage.id.in_([with_address["id"], without["id"]]))
+            )
+        }
+    assert (stored[with_address["id"]].to_address, stored[with_address["id"]].to_name) == (
+        "a@example.test",
+        "A",
+    )
+    assert (stored[without["id"]].to_address, stored[without["id"]].sent_at) == (None, None)
+
+
+def test_row_level_security_holds_for_bulk_rows(
+    database: Database, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """A batch in one tenant's scope cannot write a row of another tenant's: the whole batch
+    fails and none of its rows is written."""
+    mine = _event(tenant.id, {"object": {}}, datetime.now(UTC))
+    theirs = _event(other_tenant.id, {"object": {}}, datetime.now(UTC))
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with database.transaction(tenant.id) as session, bulk.batch(session):
+            bulk.insert_row(session, EVENTS, mine)  # type: ignore[arg-type]
+            bulk.insert_row(session, EVENTS, theirs)  # type: ignore[arg-type]
+    with database.transaction(None) as session:
+        found = session.scalar(select(func.count()).where(Event.id.in_([mine["id"], theirs["id"]])))
+    assert found == 0
+
+
+def test_a_failed_batch_writes_nothing(database: Database, tenant: TenantHandle) -> None:
+    row = _event(tenant.id, {"object": {}}, datetime.now(UTC))
+    with pytest.raises(RuntimeError, match="boom"):
+        with database.transaction(tenant.id) as session, bulk.batch(session):
+            bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+            raise RuntimeError("boom")
+    with database.transaction(tenant.id) as session:
+        assert session.get(Event, (tenant.id, row["id"])) is None
+
+
+def test_outside_a_batch_rows_are_written_at_once(database: Database, tenant: TenantHandle) -> None:
+    row = _mail(tenant.id)
+    with database.transaction(tenant.id) as session:
+        assert bulk.insert_row(session, MAIL, row, once_on=("tenant_id", "event_id", "kind"))  # type: ignore[arg-type]
+        assert session.get(MailMessage, (tenant.id, row["id"])) is not None
+        again = {**row, "id": new_id("msg")}
+        assert not bulk.insert_row(session, MAIL, again, once_on=("tenant_id", "event_id", "kind"))  # type: ignore[arg-type]
+
+
+def test_a_duplicate_of_a_once_row_is_skipped_at_the_end_of_a_batch(
+    database: Database, tenant: TenantHandle
+) -> None:
+    first = _mail(tenant.id)
+    with database.transaction(tenant.id) as session:
+        bulk.insert_row(session, MAIL, first, once_on=("tenant_id", "event_id", "kind"))  # type: ignore[arg-type]
+    duplicate = {**first, "id": new_id("msg")}
+    with database.transaction(tenant.id) as session:
+        with bulk.batch(session):
+            bulk.insert_row(session, MAIL, duplicate, once_on=("tenant_id", "event_id", "kind"))  # type: ignore[arg-type]
+        assert session.get(MailMessage, (tenant.id, duplicate["id"])) is None
+
+
+def test_a_table_with_an_array_column_is_written_whole(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """unnest would flatten an array column, so such a table takes the plain INSERT."""
+    now = datetime.now(UTC)
+    endpoint = {
+        "tenant_id": tenant.id,
+        "id": new_id("we"),
+        "url": "https://example.test/hook",
+        "events": ["invoice.paid", "invoice.created"],
+        "secret_sealed": "sealed",
+        "created_at": now,
+        "updated_at": now,
+    }
+    with database.transaction(tenant.id) as session:
+        with bulk.batch(session):
+            bulk.insert_rows(session, WebhookEndpoint.__table__, [endpoint])  # type: ignore[arg-type]
+        stored = session.get(WebhookEndpoint, (tenant.id, endpoint["id"]))
+        assert stored is not None and stored.events == ["invoice.paid", "invoice.created"]
