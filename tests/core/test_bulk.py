@@ -3,6 +3,7 @@ them, under the same row-level security, and nothing at all when the batch fails
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -111,10 +112,13 @@ def test_row_level_security_holds_for_bulk_rows(
     fails and none of its rows is written."""
     mine = _event(tenant.id, {"object": {}}, datetime.now(UTC))
     theirs = _event(other_tenant.id, {"object": {}}, datetime.now(UTC))
-    with pytest.raises(DBAPIError, match="row-level security"):
-        with database.transaction(tenant.id) as session, bulk.batch(session):
-            bulk.insert_row(session, EVENTS, mine)  # type: ignore[arg-type]
-            bulk.insert_row(session, EVENTS, theirs)  # type: ignore[arg-type]
+    with (
+        pytest.raises(DBAPIError, match="row-level security"),
+        database.transaction(tenant.id) as session,
+        bulk.batch(session),
+    ):
+        bulk.insert_row(session, EVENTS, mine)  # type: ignore[arg-type]
+        bulk.insert_row(session, EVENTS, theirs)  # type: ignore[arg-type]
     with database.transaction(None) as session:
         found = session.scalar(select(func.count()).where(Event.id.in_([mine["id"], theirs["id"]])))
     assert found == 0
@@ -122,10 +126,13 @@ def test_row_level_security_holds_for_bulk_rows(
 
 def test_a_failed_batch_writes_nothing(database: Database, tenant: TenantHandle) -> None:
     row = _event(tenant.id, {"object": {}}, datetime.now(UTC))
-    with pytest.raises(RuntimeError, match="boom"):
-        with database.transaction(tenant.id) as session, bulk.batch(session):
-            bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
-            raise RuntimeError("boom")
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        database.transaction(tenant.id) as session,
+        bulk.batch(session),
+    ):
+        bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+        raise RuntimeError("boom")
     with database.transaction(tenant.id) as session:
         assert session.get(Event, (tenant.id, row["id"])) is None
 
@@ -171,3 +178,29 @@ def test_a_table_with_an_array_column_is_written_whole(
             bulk.insert_rows(session, WebhookEndpoint.__table__, [endpoint])  # type: ignore[arg-type]
         stored = session.get(WebhookEndpoint, (tenant.id, endpoint["id"]))
         assert stored is not None and stored.events == ["invoice.paid", "invoice.created"]
+
+
+def test_json_already_serialized_is_stored_as_the_json_it_holds(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """`JsonText` (pydantic's own serialization) is written as is; mixed with plain values in
+    one column, both kinds arrive as the same JSON."""
+    at = datetime.now(UTC)
+    text_rows = [
+        _event(tenant.id, bulk.JsonText(json.dumps({"object": {**AWKWARD, "n": n}})), at)
+        for n in range(2)
+    ]
+    mixed = [
+        _event(tenant.id, bulk.JsonText(json.dumps({"object": AWKWARD})), at),
+        _event(tenant.id, {"object": AWKWARD}, at),
+    ]
+    with database.transaction(tenant.id) as session:
+        with bulk.batch(session):
+            bulk.insert_rows(session, EVENTS, text_rows)  # type: ignore[arg-type]
+        with bulk.batch(session):
+            bulk.insert_rows(session, EVENTS, mixed)  # type: ignore[arg-type]
+        ids = [row["id"] for row in text_rows + mixed]
+        stored = {e.id: e.data for e in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    assert stored[text_rows[0]["id"]] == {"object": {**AWKWARD, "n": 0}}
+    assert stored[text_rows[1]["id"]] == {"object": {**AWKWARD, "n": 1}}
+    assert stored[mixed[0]["id"]] == stored[mixed[1]["id"]] == {"object": AWKWARD}

@@ -29,7 +29,7 @@ def add(session: Session, event: Emitted) -> None:
             "id": event.id,
             "type": event.type,
             "object_id": event.object_id,
-            "data": event.data,
+            "data": event.data if event.data_json is None else bulk.JsonText(event.data_json),
             "created_at": event.created_at,
         },
     )

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.pagination import PageRequest, Slice
@@ -49,6 +50,8 @@ class Emitted:
     object_id: str
     data: dict[str, Any]
     created_at: datetime
+    # `data` serialized, for a bulk batch to write as it is.
+    data_json: str | None = None
 
 
 EVENT_TYPES = (
@@ -98,6 +101,7 @@ def emit(
         object_id=str(payload.get("id", "")),
         data={"object": payload},
         created_at=now,
+        data_json=f'{{"object": {obj.model_dump_json()}}}' if bulk.collecting(session) else None,
     )
     repository.add(session, event)
     dispatch(session, event)
