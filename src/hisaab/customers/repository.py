@@ -4,12 +4,14 @@ caller's tenant."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.customers.models import Customer, PaymentMethod
 
 EXTERNAL_ID_CONSTRAINT = "uq_customers_external_id"
@@ -28,6 +30,20 @@ def add(session: Session, obj: Customer | PaymentMethod) -> None:
     session.flush()
 
 
+_CUSTOMERS = cast(Table, Customer.__table__)
+_INSERT_CUSTOMER = insert(_CUSTOMERS)
+
+
+def insert_customer(session: Session, customer: Customer) -> None:
+    """Write a new customer in one plain INSERT, without the ORM's unit of work: nothing in the
+    creating transaction reads it back, and `customer` stays a detached value the caller
+    presents (a later `get_customer` in the transaction reads the row like any other)."""
+    session.execute(
+        _INSERT_CUSTOMER,
+        {column.key: getattr(customer, attribute) for attribute, column in _CUSTOMER_COLUMNS},
+    )
+
+
 def flush(session: Session) -> None:
     session.flush()
 
@@ -39,7 +55,7 @@ def load_many(session: Session, customer_ids: Sequence[str]) -> list[Customer | 
     if not customer_ids:
         return []
     found: list[Customer | PaymentMethod] = list(
-        session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+        session.scalars(select(Customer).where(any_of(Customer.id, customer_ids)))
     )
     method_ids = [
         c.default_payment_method_id
@@ -47,7 +63,7 @@ def load_many(session: Session, customer_ids: Sequence[str]) -> list[Customer | 
         if isinstance(c, Customer) and c.default_payment_method_id
     ]
     if method_ids:
-        found += session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(method_ids)))
+        found += session.scalars(select(PaymentMethod).where(any_of(PaymentMethod.id, method_ids)))
     return found
 
 
@@ -94,3 +110,10 @@ def list_payment_methods(
         PaymentMethod.customer_id == customer_id, PaymentMethod.detached_at.is_(None)
     )
     return fetch_page(session, statement, PaymentMethod.id, page)
+
+
+# (attribute, column) of every mapped column: `metadata_` is the `metadata` column.
+_CUSTOMER_COLUMNS = [
+    (attribute.key, _CUSTOMERS.c[attribute.columns[0].key])
+    for attribute in Customer.__mapper__.column_attrs
+]

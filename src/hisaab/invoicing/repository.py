@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.invoicing.models import (
     CreditNote,
     CreditNoteLine,
@@ -42,7 +43,7 @@ def _lines_by_parent(
     """The lines of each document in `ids`, in their printed order."""
     found: dict[str, list[L]] = defaultdict(list)
     if ids:
-        statement = select(line).where(parent.in_(ids)).order_by(parent, line.position)
+        statement = select(line).where(any_of(parent, ids)).order_by(parent, line.position)
         for row in session.scalars(statement):
             found[getattr(row, parent.key)].append(row)
     return found
@@ -51,7 +52,7 @@ def _lines_by_parent(
 def lock_many(session: Session, invoice_ids: Sequence[str]) -> list[Invoice]:
     statement = (
         select(Invoice)
-        .where(Invoice.id.in_(invoice_ids))
+        .where(any_of(Invoice.id, invoice_ids))
         .order_by(Invoice.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -95,7 +96,9 @@ def open_pending_items(session: Session, subscription_id: str) -> list[PendingIt
 def subscriptions_with_pending_items(session: Session, subscription_ids: Sequence[str]) -> set[str]:
     statement = (
         select(PendingItem.subscription_id)
-        .where(PendingItem.subscription_id.in_(subscription_ids), PendingItem.invoice_id.is_(None))
+        .where(
+            any_of(PendingItem.subscription_id, subscription_ids), PendingItem.invoice_id.is_(None)
+        )
         .distinct()
     )
     return set(session.scalars(statement))
@@ -105,7 +108,7 @@ def customers_with_credit(session: Session, customer_ids: Sequence[str]) -> set[
     """(customer, currency) pairs of these customers whose credit balance is not zero."""
     statement = (
         select(CreditTransaction.customer_id, CreditTransaction.currency)
-        .where(CreditTransaction.customer_id.in_(customer_ids))
+        .where(any_of(CreditTransaction.customer_id, customer_ids))
         .group_by(CreditTransaction.customer_id, CreditTransaction.currency)
         .having(func.sum(CreditTransaction.amount) != 0)
     )
@@ -154,7 +157,7 @@ def credit_note_lines_of(
 
 
 def invoice_numbers(session: Session, invoice_ids: Sequence[str]) -> dict[str, str | None]:
-    statement = select(Invoice.id, Invoice.number).where(Invoice.id.in_(invoice_ids))
+    statement = select(Invoice.id, Invoice.number).where(any_of(Invoice.id, invoice_ids))
     return {row.id: row.number for row in session.execute(statement)}
 
 
@@ -172,7 +175,7 @@ def credited_totals(session: Session, invoice_ids: Sequence[str]) -> dict[str, i
     """What credit notes took off each invoice, in total."""
     statement = (
         select(CreditNote.invoice_id, func.sum(CreditNote.total))
-        .where(CreditNote.invoice_id.in_(invoice_ids))
+        .where(any_of(CreditNote.invoice_id, invoice_ids))
         .group_by(CreditNote.invoice_id)
     )
     return {invoice_id: int(total) for invoice_id, total in session.execute(statement)}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.ledger.chart import Account
 from hisaab.ledger.models import JournalEntry, JournalLine, LedgerAccount, RecognitionSlice
 
@@ -201,7 +202,7 @@ def lines_of(
                 & (LedgerAccount.currency == JournalLine.currency)
                 & (LedgerAccount.code == JournalLine.account_code),
             )
-            .where(JournalLine.entry_id.in_([e.id for e in entries]))
+            .where(any_of(JournalLine.entry_id, [e.id for e in entries]))
             .order_by(JournalLine.entry_id, JournalLine.line_no)
         )
         for line, name in session.execute(statement):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.payments.models import (
     GatewayCustomer,
     GatewayEvent,
@@ -238,7 +239,7 @@ def refunded_amounts(session: Session, payment_ids: Collection[str]) -> dict[str
         return {}
     rows = session.execute(
         select(Refund.payment_id, func.sum(Refund.amount))
-        .where(Refund.payment_id.in_(payment_ids), Refund.status != "failed")
+        .where(any_of(Refund.payment_id, payment_ids), Refund.status != "failed")
         .group_by(Refund.payment_id)
     )
     return {payment_id: int(total) for payment_id, total in rows}
@@ -256,7 +257,7 @@ def refunds_of(session: Session, payment_ids: Collection[str]) -> Sequence[Refun
     ):
         return []
     return session.scalars(
-        select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at)
+        select(Refund).where(any_of(Refund.payment_id, payment_ids)).order_by(Refund.created_at)
     ).all()
 
 
@@ -315,7 +316,7 @@ def due_attempts_of(
     statement = (
         select(PaymentAttempt)
         .where(
-            PaymentAttempt.invoice_id.in_(invoice_ids),
+            any_of(PaymentAttempt.invoice_id, invoice_ids),
             PaymentAttempt.status == "scheduled",
             PaymentAttempt.scheduled_at <= now,
         )
@@ -339,7 +340,7 @@ def read_ahead(
         r.invoice_id: r
         for r in session.scalars(
             select(InvoiceDunning)
-            .where(InvoiceDunning.invoice_id.in_(invoice_ids))
+            .where(any_of(InvoiceDunning.invoice_id, invoice_ids))
             .with_for_update()
         )
     }
@@ -347,7 +348,7 @@ def read_ahead(
     for attempt in session.scalars(
         select(PaymentAttempt)
         .where(
-            PaymentAttempt.invoice_id.in_(invoice_ids),
+            any_of(PaymentAttempt.invoice_id, invoice_ids),
             PaymentAttempt.status == "scheduled",
             PaymentAttempt.scheduled_at > now,
         )
@@ -362,7 +363,7 @@ def read_ahead(
         (row.customer_id, row.gateway): row.gateway_customer_id
         for row in session.scalars(
             select(GatewayCustomer).where(
-                GatewayCustomer.customer_id.in_({customer for customer, _ in pairs})
+                any_of(GatewayCustomer.customer_id, {customer for customer, _ in pairs})
             )
         )
     }
@@ -372,7 +373,7 @@ def read_ahead(
         )
     attempt_ids = [a.id for a in attempts]
     with_refunds = set(
-        session.scalars(select(Refund.payment_id).where(Refund.payment_id.in_(attempt_ids)))
+        session.scalars(select(Refund.payment_id).where(any_of(Refund.payment_id, attempt_ids)))
     )
     for attempt_id in attempt_ids:
         if attempt_id not in with_refunds:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.subscriptions.models import Subscription
 
 
@@ -29,7 +30,9 @@ def get(
 
 
 def load_many(session: Session, subscription_ids: Sequence[str]) -> list[Subscription]:
-    return list(session.scalars(select(Subscription).where(Subscription.id.in_(subscription_ids))))
+    return list(
+        session.scalars(select(Subscription).where(any_of(Subscription.id, subscription_ids)))
+    )
 
 
 def list_subscriptions(

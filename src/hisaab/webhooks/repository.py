@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.core.queries import any_of
 from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ def attempts_of(session: Session, delivery_ids: Sequence[str]) -> dict[str, list
         return found
     statement = (
         select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .where(any_of(WebhookAttempt.delivery_id, delivery_ids))
         .order_by(WebhookAttempt.id)
     )
     for attempt in session.scalars(statement):
