@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from hisaab.clocks import service as clocks
-from hisaab.core import bulk, tally
+from hisaab.core import bulk
 from hisaab.core.errors import conflict
 from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
@@ -234,32 +234,28 @@ def issue_many(
     """`issue` for a batch of drafts (the billing run, inside `bulk.batch`): the same documents
     and events, with what they need read once for the whole batch and numbers taken from each
     series in one step."""
-    # No autoflush: each invoice, line and try is inserted once, finished, when the batch
-    # ends, not first as a draft by whatever query comes next and then updated.
-    with session.no_autoflush:
-        customers.load_many(session, (draft.customer_id for draft in drafts))
-        with_pending = repository.subscriptions_with_pending_items(
-            session, [draft.subscription_id for draft in drafts]
-        )
-        built: list[tuple[Invoice, list[InvoiceLine]]] = []
-        for draft in drafts:
-            pending = None if draft.subscription_id in with_pending else ()
-            tenant, invoice, lines, items = _build(session, tenant_id, draft, now, pending)
-            for item in items:
-                item.invoice_id = invoice.id
-            session.add(invoice)
-            session.add_all(lines)
-            events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
-            built.append((invoice, lines))
-        tenant = tenants.get_tenant(session, tenant_id)
-        numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
-        with_credit = repository.customers_with_credit(
-            session, sorted({draft.customer_id for draft in drafts})
-        )
-        for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
-            may_spend = (invoice.customer_id, invoice.currency) in with_credit
-            _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
-    tally.add(session, "invoices", len(built))
+    customers.load_many(session, (draft.customer_id for draft in drafts))
+    with_pending = repository.subscriptions_with_pending_items(
+        session, [draft.subscription_id for draft in drafts]
+    )
+    built: list[tuple[Invoice, list[InvoiceLine]]] = []
+    for draft in drafts:
+        pending = None if draft.subscription_id in with_pending else ()
+        tenant, invoice, lines, items = _build(session, tenant_id, draft, now, pending)
+        for item in items:
+            item.invoice_id = invoice.id
+        session.add(invoice)
+        session.add_all(lines)
+        events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
+        built.append((invoice, lines))
+    tenant = tenants.get_tenant(session, tenant_id)
+    numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
+    with_credit = repository.customers_with_credit(
+        session, sorted({draft.customer_id for draft in drafts})
+    )
+    for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
+        may_spend = (invoice.customer_id, invoice.currency) in with_credit
+        _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
     return [invoice for invoice, _ in built]
 
 

@@ -513,16 +513,17 @@ class SubscriptionDueWork:
         tally.at_least(session, "lag_ms", int((now - earliest).total_seconds() * 1000))
         try:
             with session.begin_nested(), bulk.batch(session):
-                _catch_up_many(session, claimed, now)
+                issued = _catch_up_many(session, claimed, now)
         except Exception:
             log.exception("subscription_batch_failed", subscriptions=len(claimed))
         else:
+            tally.add(session, "invoices", issued)
             return len(claimed)
         done = 0
         for subscription in claimed:
             try:
                 with session.begin_nested():
-                    _catch_up(session, subscription, now)
+                    invoices = _catch_up(session, subscription, now)
             except Exception:
                 log.exception(
                     "subscription_due_work_failed",
@@ -530,12 +531,14 @@ class SubscriptionDueWork:
                     subscription_id=subscription.id,
                 )
                 continue
+            tally.add(session, "invoices", len(invoices))
             done += 1
         return done
 
 
-def _catch_up_many(session: Session, claimed: Sequence[Subscription], now: datetime) -> None:
-    """`_catch_up` for each, collecting the invoices' drafts, then issuing them together."""
+def _catch_up_many(session: Session, claimed: Sequence[Subscription], now: datetime) -> int:
+    """`_catch_up` for each, collecting the invoices' drafts, then issuing them together; how
+    many invoices it issued."""
     drafts: list[invoicing.InvoiceDraft] = []
     session.info[_DRAFTS] = drafts
     try:
@@ -545,6 +548,7 @@ def _catch_up_many(session: Session, claimed: Sequence[Subscription], now: datet
         session.info.pop(_DRAFTS, None)
     if drafts:
         invoicing.issue_many(session, claimed[0].tenant_id, drafts, now)
+    return len(drafts)
 
 
 DUE_WORK = SubscriptionDueWork()
