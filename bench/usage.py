@@ -1,12 +1,19 @@
 """`make bench` (usage): ingestion of usage events through HTTP, and per-customer aggregation.
 
-Ingestion: a real uvicorn server in a subprocess (`--workers` processes) against a throwaway
-database, and a loopback httpx client with several connections posting batches of 1,000 events
-(bodies serialized before the clock starts, so the figure is the server's). Aggregation: the table
-seeded with `generate_series` (1M events by default, `--events 10M` for the issue's figure), then
-`usage.service.aggregate_many` for random customer-months, timed one query at a time.
+Ingestion: a real uvicorn server in a subprocess (`--workers` processes on one listening socket)
+against a throwaway database, and a loopback httpx client with several connections posting
+batches of 1,000 events (bodies serialized before the clock starts, so the figure is the
+server's). The CPU each part used per batch (API processes, the PostgreSQL backends of the
+bench's database, the client) is printed with the rate: on a shared machine it says more than the
+rate. On one socket the kernel hands a burst of new keep-alive connections to whichever process
+wakes first, often most of them to one; `--replicas` runs the processes as replicas on a port
+each instead, the client spreading its connections evenly over them (as a load balancer in front
+of N replicas would). Aggregation: the table seeded with `generate_series` (1M events by default,
+`--events 10M` for the issue's figure), then `usage.service.aggregate_many` for random
+customer-months, timed one query at a time.
 
     python -m bench.usage [--events 10M] [--workers 2] [--connections 8] [--batches 300]
+                          [--replicas]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from fastapi import FastAPI
 from sqlalchemy.engine import URL, make_url
@@ -65,7 +73,8 @@ def _free_port() -> int:
         return port
 
 
-def _serve(app_url: URL, workers: int, gc_freeze: bool) -> tuple[subprocess.Popen[bytes], str]:
+def _start(app_url: URL, workers: int, gc_freeze: bool) -> tuple[subprocess.Popen[bytes], str]:
+    """One uvicorn (with `workers` processes on one socket when more than one)."""
     port = _free_port()
     env = {**os.environ, "HISAAB_BENCH_APP_URL": app_url.render_as_string(hide_password=False)}
     if gc_freeze:
@@ -75,17 +84,75 @@ def _serve(app_url: URL, workers: int, gc_freeze: bool) -> tuple[subprocess.Pope
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603 (our own command)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    return subprocess.Popen(command, env=env, cwd=ROOT), f"http://127.0.0.1:{port}"  # noqa: S603
+
+
+def _wait_ready(servers: list[subprocess.Popen[bytes]], bases: list[str]) -> None:
+    for base in bases:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            _stop(servers)
+            raise SystemExit("the bench server did not start")
+
+
+def _stop(servers: list[subprocess.Popen[bytes]]) -> None:
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.wait(timeout=30)
+
+
+def _serve(
+    app_url: URL, workers: int, gc_freeze: bool, shared_socket: bool
+) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """The API processes and the base URLs the client spreads its connections over."""
+    if shared_socket:
+        server, base = _start(app_url, workers, gc_freeze)
+        servers, bases = [server], [base]
+    else:
+        started = [_start(app_url, 1, gc_freeze) for _ in range(workers)]
+        servers, bases = [s for s, _ in started], [b for _, b in started]
+    _wait_ready(servers, bases)
+    return servers, bases
+
+
+def _api_processes(servers: list[subprocess.Popen[bytes]]) -> list[psutil.Process]:
+    processes = []
+    for server in servers:
+        parent = psutil.Process(server.pid)
+        processes.append(parent)
+        processes.extend(parent.children(recursive=True))
+    return processes
+
+
+def _postgres_cpu(owner_url: URL) -> dict[int, float]:
+    """CPU seconds so far of each backend serving the bench's database."""
+    with psycopg.connect(libpq(owner_url), autocommit=True) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        ]
+    return {pid: _cpu([psutil.Process(pid)]) for pid in pids if psutil.pid_exists(pid)}
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
         try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("the bench server did not start")
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _setup(base: str) -> tuple[str, list[str]]:
@@ -129,51 +196,80 @@ def _bodies(customers: list[str], batches: int, tag: str) -> list[bytes]:
 
 
 async def _post_all(
-    base: str, secret: str, bodies: list[bytes], connections: int, expect: str
+    bases: list[str], secret: str, bodies: list[bytes], connections: int, expect: str
 ) -> tuple[float, list[float]]:
+    """POST the bodies over `connections` keep-alive connections, spread evenly over `bases`."""
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     pending = iter(bodies)
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=120) as c:
+    clients = []
+    for i, base in enumerate(bases):
+        share = connections // len(bases) + (i < connections % len(bases))
+        limits = httpx.Limits(max_connections=share, max_keepalive_connections=share)
+        clients.append(
+            httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=120)
+        )
 
-        async def worker() -> None:
-            for body in pending:
-                t0 = time.perf_counter()
-                response = await c.post("/v1/events", content=body)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if response.status_code != 202 or response.json()[expect] != BATCH:
-                    raise SystemExit(f"ingestion: {response.status_code} {response.text[:500]}")
+    async def worker(client: httpx.AsyncClient) -> None:
+        for body in pending:
+            t0 = time.perf_counter()
+            response = await client.post("/v1/events", content=body)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != 202 or response.json()[expect] != BATCH:
+                raise SystemExit(f"ingestion: {response.status_code} {response.text[:500]}")
 
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
+        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(connections)))
         return time.perf_counter() - started, latencies
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 def bench_ingestion(
-    app_url: URL, workers: int, connections: int, batches: int, gc_freeze: bool
+    owner_url: URL,
+    app_url: URL,
+    workers: int,
+    connections: int,
+    batches: int,
+    gc_freeze: bool,
+    shared_socket: bool = True,
 ) -> str:
-    server, base = _serve(app_url, workers, gc_freeze)
+    servers, bases = _serve(app_url, workers, gc_freeze, shared_socket)
     try:
-        secret, customers = _setup(base)
+        secret, customers = _setup(bases[0])
         warmup = _bodies(customers, 2 * connections, "warm")
-        asyncio.run(_post_all(base, secret, warmup, connections, "accepted"))
+        asyncio.run(_post_all(bases, secret, warmup, connections, "accepted"))
         bodies = _bodies(customers, batches, "run")
-        elapsed, latencies = asyncio.run(_post_all(base, secret, bodies, connections, "accepted"))
+        api = _api_processes(servers)
+        api_before, postgres_before = _cpu(api), _postgres_cpu(owner_url)
+        client_before = time.process_time()
+        elapsed, latencies = asyncio.run(_post_all(bases, secret, bodies, connections, "accepted"))
+        client_cpu = time.process_time() - client_before
+        api_cpu = _cpu(api) - api_before
+        # Backends opened during the run count from zero.
+        postgres_after = _postgres_cpu(owner_url)
+        postgres_cpu = sum(t - postgres_before.get(pid, 0.0) for pid, t in postgres_after.items())
         cuts = statistics.quantiles(latencies, n=100)
         events = batches * BATCH
+        layout = "one shared socket" if shared_socket else "one port each"
         print(
-            f"ingest {events:,} new events, {workers} worker(s), {connections} connections, "
-            f"gc.freeze {'on' if gc_freeze else 'off'}: "
+            f"ingest {events:,} new events, {workers} API process(es) ({layout}), "
+            f"{connections} connections, gc.freeze {'on' if gc_freeze else 'off'}: "
             f"{events / elapsed:8,.0f} events/s  (batch p50 {cuts[49]:.0f} ms, "
             f"p99 {cuts[98]:.0f} ms)"
         )
-        elapsed, _ = asyncio.run(_post_all(base, secret, bodies, connections, "duplicates"))
+        print(
+            f"  CPU ms per batch: API {api_cpu * 1000 / batches:.1f}, PostgreSQL backends "
+            f"{postgres_cpu * 1000 / batches:.1f}, client {client_cpu * 1000 / batches:.1f}; "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+        elapsed, _ = asyncio.run(_post_all(bases, secret, bodies, connections, "duplicates"))
         print(f"resend the same {events:,} (all duplicates): {events / elapsed:8,.0f} events/s")
         return secret
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _stop(servers)
 
 
 def _seed(owner_url: URL, tenant_id: str, meters: dict[str, str], total: int) -> None:
@@ -266,7 +362,13 @@ def parse_count(text: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.usage", description=__doc__)
     parser.add_argument("--events", type=parse_count, default=1_000_000, help="seeded (1M)")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes (2)")
+    parser.add_argument("--workers", type=int, default=2, help="API processes (2)")
+    parser.add_argument(
+        "--replicas",
+        action="store_true",
+        help="N uvicorn processes on a port each, connections spread evenly over them, instead "
+        "of one uvicorn --workers N on one socket",
+    )
     parser.add_argument("--connections", type=int, default=8, help="client connections (8)")
     parser.add_argument("--batches", type=int, default=300, help="batches of 1,000 (300)")
     parser.add_argument("--queries", type=int, default=1_000, help="aggregations timed (1000)")
@@ -288,7 +390,15 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"usage: ingestion through HTTP (loopback, batches of {BATCH:,}), {os.cpu_count()} CPUs"
         )
-        bench_ingestion(app_url, args.workers, args.connections, args.batches, args.gc_freeze)
+        bench_ingestion(
+            owner_url,
+            app_url,
+            args.workers,
+            args.connections,
+            args.batches,
+            args.gc_freeze,
+            shared_socket=not args.replicas,
+        )
         bench_aggregation(owner_url, app_url, args.events, args.queries)
     finally:
         drop_database(cluster, name)

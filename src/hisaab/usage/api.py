@@ -1,9 +1,10 @@
 """HTTP routes of meters, usage events and a customer's current usage.
 
 `POST /v1/events` parses its body itself: it is the hot path of usage (tens of thousands of events
-a second), pydantic's JSON parser reads the whole body in one go much faster than FastAPI's
-`json.loads` + validation, and each event is then checked on its own (intake.py) so that one bad
-event does not refuse the other 9,999. `GET /v1/events` (the event log) lives in webhooks/api.py.
+a second), pydantic's JSON parser (jiter) reads the whole body in one go much faster than
+FastAPI's `json.loads` + validation, and each event is then checked on its own (intake.py) so that
+one bad event does not refuse the other 9,999. `GET /v1/events` (the event log) lives in
+webhooks/api.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import from_json
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -57,6 +59,19 @@ _BATCH_SCHEMA = {
 
 
 def _parse_batch(body: bytes) -> list[Any]:
+    """The events of a body `{"events": [...]}`; else the problem pydantic's validation makes.
+
+    The common case is parsed with `pydantic_core.from_json` (the same parser as validation,
+    without a second walk over the 1,000s of events to check each is `Any`); anything else,
+    including malformed JSON, goes through the model so that the error is exactly its."""
+    try:
+        parsed = from_json(body)
+    except ValueError:
+        parsed = None
+    if type(parsed) is dict and len(parsed) == 1:
+        events = parsed.get("events")
+        if type(events) is list:
+            return events
     try:
         return _RawBatch.model_validate_json(body).events
     except ValidationError as exc:

@@ -1,16 +1,19 @@
 """All SQL of meters and usage events. Row-level security limits every query to the caller's
 tenant; the explicit `tenant_id` conditions are there for the indexes (and for Citus).
 
-Ingestion reads the customers, test_clocks and subscriptions tables directly (`customer_clocks`):
+Ingestion reads the customers, test_clocks and subscriptions tables directly (`ingest_lookups`):
 a batch refers to up to 10,000 customers, and asking the customers, clocks and subscriptions
 services one customer at a time would be thousands of queries per request. The query only reads,
 and the columns it reads (a customer's clock and current period) are the same those services
 expose.
+
+The two statements of ingestion (`ingest_lookups`, `insert_events`) are the hot path of usage:
+they go to psycopg as driver SQL with binary array parameters (`%b`), which psycopg builds in C
+and PostgreSQL reads without parsing text, and without SQLAlchemy compiling anything.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -65,86 +68,101 @@ def all_meters(session: Session, tenant_id: str) -> list[Meter]:
     )
 
 
-_CUSTOMER_CLOCKS = text(
-    """
-    SELECT c.id, c.external_id, tc.reached_time, s.period_start
+# Customers (by id or external id, with their test clock's time and the start of their billing
+# period) and meters named in a batch, in one round trip: rows of kind 'c' or 'm'.
+_INGEST_LOOKUPS = """
+    SELECT 'c', c.id, c.external_id, tc.reached_time, s.period_start, NULL, NULL
     FROM customers c
     LEFT JOIN test_clocks tc ON tc.tenant_id = c.tenant_id AND tc.id = c.test_clock_id
     LEFT JOIN LATERAL (
         SELECT min(s.current_period_start) AS period_start
         FROM subscriptions s
         WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id
-          AND s.status = ANY(CAST(:statuses AS text[]))
+          AND s.status = ANY(%(statuses)b::text[])
     ) s ON true
-    WHERE c.tenant_id = :tenant_id
-      AND (c.id = ANY(CAST(:ids AS text[])) OR c.external_id = ANY(CAST(:external_ids AS text[])))
-    """
-)
+    WHERE c.tenant_id = %(tenant_id)s
+      AND (c.id = ANY(%(ids)b::text[]) OR c.external_id = ANY(%(external_ids)b::text[]))
+    UNION ALL
+    SELECT 'm', m.id, m.code, NULL, NULL, m.aggregation, m.field
+    FROM meters m
+    WHERE m.tenant_id = %(tenant_id)s AND m.code = ANY(%(codes)b::text[])
+"""
+
+CustomerRow = tuple[str, str | None, datetime | None, datetime | None]
+MeterRow = tuple[str, str, str, str | None]
 
 
-def customer_clocks(
-    session: Session, tenant_id: str, ids: Collection[str], external_ids: Collection[str]
-) -> list[tuple[str, str | None, datetime | None, datetime | None]]:
-    """(id, external_id, test clock time or None, current period start or None) per customer
-    named in a batch, by id or by external id, in one query."""
-    if not ids and not external_ids:
-        return []
-    rows = session.execute(
-        _CUSTOMER_CLOCKS,
+def ingest_lookups(
+    session: Session,
+    tenant_id: str,
+    ids: Collection[str],
+    external_ids: Collection[str],
+    meter_codes: Collection[str],
+) -> tuple[list[CustomerRow], list[MeterRow]]:
+    """What ingestion needs to know of the customers and meters a batch names, in one query:
+    (id, external_id, test clock time or None, current period start or None) per customer
+    found by id or external id, and (id, code, aggregation, field) per meter found by code."""
+    customers: list[CustomerRow] = []
+    meters: list[MeterRow] = []
+    if not ids and not external_ids and not meter_codes:
+        return customers, meters
+    rows = session.connection().exec_driver_sql(
+        _INGEST_LOOKUPS,
         {
             "tenant_id": tenant_id,
             "ids": list(ids),
             "external_ids": list(external_ids),
+            "codes": list(meter_codes),
             "statuses": list(BILLING_STATUSES),
         },
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    for kind, key, external_id_or_code, clock_time, period_start, aggregation, field in rows:
+        if kind == "c":
+            customers.append((key, external_id_or_code, clock_time, period_start))
+        else:
+            meters.append((key, external_id_or_code, aggregation, field))
+    return customers, meters
 
 
-# One statement per batch. `usage_event_ids` decides which events are new (its primary key is the
-# dedupe rule, and a concurrent request inserting the same id waits for this one and then skips
-# it; ids go in sorted, so two requests sharing ids in different orders wait instead of
-# deadlocking); only those go on to `usage_events`, in the batch's order so that `seq` is the
-# received order. The batch arrives as one JSON document (intake.Rows says why).
-_INSERT_EVENTS = text(
-    """
-    WITH input AS (
-        SELECT * FROM ROWS FROM (
-            json_to_recordset(CAST(:rows AS json))
-            AS (i text, c text, m text, t timestamptz, v numeric, u text, p jsonb)
-        ) WITH ORDINALITY AS t(i, c, m, t, v, u, p, n)
-    ), fresh AS (
-        INSERT INTO usage_event_ids (tenant_id, id, occurred_at)
-        SELECT :tenant_id, i, t FROM input
-        ORDER BY i
-        ON CONFLICT DO NOTHING
-        RETURNING id
+# One statement per batch: `usage_insert_events` (migration 0018). `usage_event_ids` decides
+# which events are new (its primary key is the dedupe rule, and a concurrent request inserting
+# the same id waits for this one and then skips it; ids go in sorted, so two requests sharing ids
+# in different orders wait instead of deadlocking); only those go on to `usage_events`, in the
+# batch's order so that `seq` is the received order. Each column is one binary array
+# (intake.Rows); the properties are one JSON array, split by `jsonb_array_elements` in step with
+# the arrays.
+_INSERT_EVENTS = """
+    SELECT usage_insert_events(
+        %(tenant_id)s, %(ids)b::text[], %(customers)b::text[], %(meters)b::text[],
+        %(times)b::timestamptz[], %(values)b::text[], %(uniques)b::text[],
+        CAST(%(properties)s AS jsonb), %(received_at)s
     )
-    INSERT INTO usage_events (
-        tenant_id, customer_id, meter_id, occurred_at, id, value, unique_value, properties,
-        received_at
-    )
-    SELECT :tenant_id, input.c, input.m, input.t, input.i, input.v, input.u, input.p,
-           :received_at
-    FROM input JOIN fresh ON fresh.id = input.i
-    ORDER BY input.n
-    """
-)
+"""
 
 
-def insert_events(session: Session, tenant_id: str, rows: Rows, received_at: datetime) -> int:
-    """Store the events whose ids are new to the tenant; returns how many were stored."""
+def insert_events(
+    session: Session, tenant_id: str, rows: Rows, properties: str, received_at: datetime
+) -> int:
+    """Store the events whose ids are new to the tenant; returns how many were stored.
+
+    `properties` is the JSON array of the rows' properties (intake.properties_json)."""
     if not rows:
         return 0
-    result = session.execute(
+    result = session.connection().exec_driver_sql(
         _INSERT_EVENTS,
         {
             "tenant_id": tenant_id,
-            "rows": json.dumps(rows.records, separators=(",", ":"), ensure_ascii=False),
+            "ids": rows.ids,
+            "customers": rows.customer_ids,
+            "meters": rows.meter_ids,
+            "times": rows.occurred_at,
+            "values": rows.values,
+            "uniques": rows.unique_values,
+            "properties": properties,
             "received_at": received_at,
         },
     )
-    count: int = result.rowcount  # type: ignore[attr-defined]
+    count: int = result.scalar_one()
     return count
 
 

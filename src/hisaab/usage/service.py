@@ -118,15 +118,20 @@ def too_many_events(count: int) -> HisaabError:
     )
 
 
-def _customer_clocks(
-    session: Session, tenant_id: str, parsed: intake.Parsed, now: datetime
-) -> tuple[dict[str, CustomerClock], dict[str, CustomerClock]]:
-    found_rows = repository.customer_clocks(
-        session, tenant_id, parsed.customer_ids, parsed.external_customer_ids
+def _lookups(
+    session: Session, tenant_id: str, references: intake.References, now: datetime
+) -> tuple[dict[str, CustomerClock], dict[str, CustomerClock], dict[str, MeterRule]]:
+    """The customers (by id, by external id) and meters (by code) a batch names, in one query."""
+    customer_rows, meter_rows = repository.ingest_lookups(
+        session,
+        tenant_id,
+        references.customer_ids,
+        references.external_customer_ids,
+        references.meter_codes,
     )
     by_id: dict[str, CustomerClock] = {}
     by_external_id: dict[str, CustomerClock] = {}
-    for customer_id, external_id, clock_time, period_start in found_rows:
+    for customer_id, external_id, clock_time, period_start in customer_rows:
         customer = CustomerClock(
             id=customer_id,
             external_id=external_id,
@@ -136,7 +141,11 @@ def _customer_clocks(
         by_id[customer_id] = customer
         if external_id is not None:
             by_external_id[external_id] = customer
-    return by_id, by_external_id
+    meters = {
+        code: MeterRule(id=meter_id, code=code, aggregation=aggregation, field=field)
+        for meter_id, code, aggregation, field in meter_rows
+    }
+    return by_id, by_external_id, meters
 
 
 THRESHOLD_TASK = "check_usage_thresholds"
@@ -159,18 +168,29 @@ def ingest(
     """
     if len(events) > intake.MAX_EVENTS:
         raise too_many_events(len(events))
-    parsed = intake.parse(events, may_hold_nul)
-    by_id, by_external_id = _customer_clocks(session, tenant_id, parsed, now)
-    meters = {
-        m.code: MeterRule(id=m.id, code=m.code, aggregation=m.aggregation, field=m.field)
-        for m in meters_by_codes(session, tenant_id, sorted(parsed.meter_codes)).values()
-    }
-    admission = intake.admit(parsed, by_id, by_external_id, meters, windows)
-    stored = repository.insert_events(session, tenant_id, admission.rows, now)
+    references = intake.references(events)
+    by_id, by_external_id, meters = _lookups(session, tenant_id, references, now)
+    admission = intake.check(
+        events, references, by_id, by_external_id, meters, windows, may_hold_nul
+    )
+    properties = intake.properties_json(admission.rows)
+    if properties is None:  # rare: a NaN or an infinity in some properties; judge again
+        admission = intake.check(
+            events,
+            references,
+            by_id,
+            by_external_id,
+            meters,
+            windows,
+            may_hold_nul,
+            may_hold_non_finite=True,
+        )
+        properties = intake.properties_json(admission.rows) or "[]"
+    stored = repository.insert_events(session, tenant_id, admission.rows, properties, now)
     if stored and catalog.has_quota_on(session, sorted(meters)):
         # Quotas are checked after the commit, off the hot path: one job per batch, naming the
         # customers whose usage grew (entitlements announces what they reached).
-        customers_used = sorted({record["c"] for record in admission.rows.records})
+        customers_used = sorted(set(admission.rows.customer_ids))
         queue.enqueue(
             session,
             THRESHOLD_TASK,
