@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL
 
 from hisaab import migrations
 from hisaab.app import create_app
+from hisaab.core import collector
 from hisaab.core import secrets as secret_store
 from hisaab.db import Database, owner_engine
 from hisaab.embedded import EmbeddedPostgres
@@ -302,6 +303,7 @@ def worker(queues: QueuesOption = None) -> None:
         payments.install()  # renewals finalized by the worker are collected through gateways
         try:
             queue.configure(_libpq(env.app_url))
+            collector.tune()
             queue.app.run_worker(concurrency=env.settings.worker_concurrency, queues=queues)
         finally:
             database.dispose()
