@@ -41,7 +41,7 @@ from sqlalchemy.engine import URL, Connection
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.billing import service as billing
-from hisaab.core import secrets
+from hisaab.core import collector, secrets
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database, owner_engine
 from hisaab.jobs import queue, runtime
@@ -342,6 +342,7 @@ def run_in_process(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
     with _scratch(cluster, args.tenants) as scratch:
         due_at = datetime.now(UTC)
         _seed(scratch, n, due_at)
+        collector.tune()  # as `hisaab worker` does
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         for tenant in scratch.tenants:
