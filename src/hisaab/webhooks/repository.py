@@ -20,20 +20,20 @@ if TYPE_CHECKING:
 
 
 def add(session: Session, event: Emitted) -> None:
-    """Written at once, or with the rest of a bulk batch: nothing reads an event back in the
-    transaction that emits it."""
-    bulk.insert_row(
-        session,
-        Event.__table__,  # type: ignore[arg-type]
-        {
-            "tenant_id": event.tenant_id,
-            "id": event.id,
-            "type": event.type,
-            "object_id": event.object_id,
-            "data": event.data if event.data_json is None else bulk.JsonText(event.data_json),
-            "created_at": event.created_at,
-        },
-    )
+    """With the rest of a bulk batch (nothing reads an event back in the transaction that emits
+    it), else with the session's next flush."""
+    values = {
+        "tenant_id": event.tenant_id,
+        "id": event.id,
+        "type": event.type,
+        "object_id": event.object_id,
+        "created_at": event.created_at,
+    }
+    if bulk.collecting(session):
+        data = event.data if event.data_json is None else bulk.JsonText(event.data_json)
+        bulk.insert_row(session, Event.__table__, {**values, "data": data})  # type: ignore[arg-type]
+    else:
+        session.add(Event(**values, data=event.data))
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event | None:
