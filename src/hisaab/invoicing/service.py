@@ -248,11 +248,16 @@ def issue_many(
         session.add_all(lines)
         events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
         built.append((invoice, lines))
-    tenant = tenants.get_tenant(session, tenant_id)
-    numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
-    with_credit = repository.customers_with_credit(
-        session, sorted({draft.customer_id for draft in drafts})
-    )
+    # Numbered and dated before anything flushes them: each invoice is inserted once, sealed,
+    # not as a draft first and then updated.
+    with session.no_autoflush:
+        tenant = tenants.get_tenant(session, tenant_id)
+        numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
+        with_credit = repository.customers_with_credit(
+            session, sorted({draft.customer_id for draft in drafts})
+        )
+    for (invoice, _), draft, number in zip(built, drafts, numbers, strict=True):
+        _seal(invoice, number, now, draft.days_until_due)
     for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
         may_spend = (invoice.customer_id, invoice.currency) in with_credit
         _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
@@ -445,14 +450,11 @@ def _finalize(
     """Number, date and settle what credit can; from here on the document never changes.
     `number`: one already taken for it; `may_spend_credit` False: the caller knows the
     customer has no credit balance."""
-    invoice.series, invoice.number = number or assign_number(
-        session, tenant, "invoice", invoice.test_clock_id, now
-    )
-    invoice.issued_at = now
-    invoice.due_at = (
-        now + timedelta(days=days_until_due or 0)
-        if invoice.collection_method == "send_invoice"
-        else now
+    _seal(
+        invoice,
+        number or assign_number(session, tenant, "invoice", invoice.test_clock_id, now),
+        now,
+        days_until_due,
     )
     _apply_credit(session, invoice, now, may_spend_credit)
     invoice.amount_paid = 0
@@ -466,6 +468,21 @@ def _finalize(
         _settle(session, invoice, now, out_of_band=False)
     else:
         collection.collector().collect(session, invoice, now)
+
+
+def _seal(
+    invoice: Invoice, number: tuple[str, str], now: datetime, days_until_due: int | None
+) -> None:
+    """What finalizing sets without asking the database: number, dates, status (credit, which
+    needs the database, may change the amounts after)."""
+    invoice.series, invoice.number = number
+    invoice.status = "open"
+    invoice.issued_at = now
+    invoice.due_at = (
+        now + timedelta(days=days_until_due or 0)
+        if invoice.collection_method == "send_invoice"
+        else now
+    )
 
 
 def assign_number(
