@@ -239,25 +239,27 @@ def issue_many(
         session, [draft.subscription_id for draft in drafts]
     )
     built: list[tuple[Invoice, list[InvoiceLine]]] = []
+    billed_items: list[tuple[Invoice, Sequence[PendingItem]]] = []
     for draft in drafts:
         pending = None if draft.subscription_id in with_pending else ()
         tenant, invoice, lines, items = _build(session, tenant_id, draft, now, pending)
-        for item in items:
-            item.invoice_id = invoice.id
-        session.add(invoice)
-        session.add_all(lines)
         events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
         built.append((invoice, lines))
-    # Numbered and dated before anything flushes them: each invoice is inserted once, sealed,
-    # not as a draft first and then updated.
-    with session.no_autoflush:
-        tenant = tenants.get_tenant(session, tenant_id)
-        numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
-        with_credit = repository.customers_with_credit(
-            session, sorted({draft.customer_id for draft in drafts})
-        )
+        billed_items.append((invoice, items))
+    tenant = tenants.get_tenant(session, tenant_id)
+    numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
+    with_credit = repository.customers_with_credit(
+        session, sorted({draft.customer_id for draft in drafts})
+    )
+    # Numbered, dated and opened before they are written: each invoice is inserted once, sealed,
+    # and all of them (then all their lines) in one statement.
     for (invoice, _), draft, number in zip(built, drafts, numbers, strict=True):
         _seal(invoice, number, now, draft.days_until_due)
+    bulk.add_new(session, [invoice for invoice, _ in built])
+    bulk.add_new(session, [line for _, lines in built for line in lines])
+    for invoice, items in billed_items:
+        for item in items:
+            item.invoice_id = invoice.id
     for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
         may_spend = (invoice.customer_id, invoice.currency) in with_credit
         _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
