@@ -226,3 +226,26 @@ def test_new_objects_are_inserted_at_once_and_stay_in_the_session(
     assert stored[ids[0]].status == "sent"
     assert stored[ids[1]].status == "queued"
     assert stored[ids[1]].to_address is None and stored[ids[1]].sent_at is None
+
+
+def test_memo_answers_once_inside_a_memoizing_block_or_a_batch(
+    database: Database, tenant: TenantHandle
+) -> None:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with database.transaction(tenant.id) as session:
+        assert bulk.memo(session, "k", compute) == 1
+        assert bulk.memo(session, "k", compute) == 2, "outside any block: every time"
+        with bulk.memoizing(session):
+            assert bulk.memo(session, "k", compute) == 3
+            assert bulk.memo(session, "k", compute) == 3
+            with bulk.batch(session):  # a batch inside the block shares its memo
+                assert bulk.memo(session, "k", compute) == 3
+            bulk.forget(session, "k")
+            assert bulk.memo(session, "k", compute) == 4
+        assert bulk.memo(session, "k", compute) == 5, "the block's answers end with it"
+        assert not bulk.collecting(session)

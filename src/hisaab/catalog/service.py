@@ -300,11 +300,14 @@ def plan_terms(
     plan does not have. Archived plans are returned (with `archived=True`): subscriptions already
     on them keep renewing; refusing new ones is the caller's rule. Read once per bulk batch.
     """
-    return bulk.memo(
+    terms = bulk.memo(
         session,
         ("plan_terms", tenant_id, plan_id, version),
         lambda: _plan_terms(session, tenant_id, plan_id, version),
     )
+    if version is None:  # the current version is also that version, asked by number later
+        bulk.remember(session, ("plan_terms", tenant_id, plan_id, terms.version), terms)
+    return terms
 
 
 def _plan_terms(session: Session, tenant_id: str, plan_id: str, version: int | None) -> PlanTerms:

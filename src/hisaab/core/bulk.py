@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 _KEY = "hisaab.bulk"
+_MEMO_KEY = "hisaab.bulk.memo"
 T = TypeVar("T")
 # What goes into one statement: large enough to amortise the round trip, small enough to keep
 # one statement's parameters far below PostgreSQL's 65,535 bind limit per insertmanyvalues page.
@@ -40,7 +41,11 @@ class _Batch:
         default_factory=dict
     )
     after: list[Callable[[Session], None]] = field(default_factory=list)
-    memo: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Memo:
+    values: dict[Any, Any] = field(default_factory=dict)
     kept: list[object] = field(default_factory=list)
 
 
@@ -52,6 +57,11 @@ class JsonText(str):
 def _current(session: Session) -> _Batch | None:
     batch: _Batch | None = session.info.get(_KEY)
     return batch
+
+
+def _memo(session: Session) -> _Memo | None:
+    found: _Memo | None = session.info.get(_MEMO_KEY)
+    return found
 
 
 def collecting(session: Session) -> bool:
@@ -66,10 +76,27 @@ def batch(session: Session) -> Iterator[None]:
         raise RuntimeError("bulk batches do not nest")
     session.info[_KEY] = _Batch()
     try:
-        yield
-        flush(session)
+        with memoizing(session):
+            yield
+            flush(session)
     finally:
         session.info.pop(_KEY, None)
+
+
+@contextmanager
+def memoizing(session: Session) -> Iterator[None]:
+    """`memo` answers from what it computed before until the block ends, without collecting
+    rows: for a use case that reads the same tenant, plan, endpoints or accounts several times
+    and changes none of them (creating a subscription, which issues and charges an invoice).
+    Inside a batch (or another such block) it changes nothing."""
+    if _memo(session) is not None:
+        yield
+        return
+    session.info[_MEMO_KEY] = _Memo()
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO_KEY, None)
 
 
 def insert_row(
@@ -144,35 +171,36 @@ def at_end(session: Session, write: Callable[[Session], None]) -> None:
 def keep(session: Session, objects: Sequence[object]) -> None:
     """Hold ORM objects read ahead for the rest of the batch: the session keeps only weak
     references, and an object it forgot is read again by the next `session.get`."""
-    current = _current(session)
+    current = _memo(session)
     if current is not None:
         current.kept.extend(objects)
 
 
 def memo(session: Session, key: Any, compute: Callable[[], T]) -> T:
-    """A value computed once per batch (what the batch's rows cannot change, like a tenant's
-    webhook endpoints); outside a batch, computed every time."""
-    current = _current(session)
+    """A value computed once per batch or `memoizing` block (what its writes cannot change, like
+    a tenant's webhook endpoints); elsewhere, computed every time."""
+    current = _memo(session)
     if current is None:
         return compute()
-    if key not in current.memo:
-        current.memo[key] = compute()
-    value: T = current.memo[key]
+    if key not in current.values:
+        current.values[key] = compute()
+    value: T = current.values[key]
     return value
 
 
 def remember(session: Session, key: Any, value: Any) -> None:
-    """Give `memo` an answer read ahead for many keys at once (no-op outside a batch)."""
-    current = _current(session)
+    """Give `memo` an answer read ahead for many keys at once (no-op where `memo` computes every
+    time)."""
+    current = _memo(session)
     if current is not None:
-        current.memo[key] = value
+        current.values[key] = value
 
 
 def forget(session: Session, key: Any) -> None:
     """Drop what `memo` knows under `key`, after the batch changed it."""
-    current = _current(session)
+    current = _memo(session)
     if current is not None:
-        current.memo.pop(key, None)
+        current.values.pop(key, None)
 
 
 def flush(session: Session) -> None:

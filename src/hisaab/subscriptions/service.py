@@ -282,6 +282,13 @@ def _begin_cycle(
 
 
 def create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscription:
+    """The subscription, started (its first invoice issued and charged) if it starts now. The
+    tenant, plan, endpoints and ledger accounts it reads again and again are read once."""
+    with bulk.memoizing(session):
+        return _create(session, tenant_id, data)
+
+
+def _create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscription:
     customer = customers.get_customer(session, tenant_id, data.customer_id)
     now = clocks.clock_for(session, tenant_id, customer.test_clock_id).now()
     terms = catalog.plan_terms(session, tenant_id, data.plan_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import any_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hisaab.core import bulk
@@ -80,22 +80,16 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
 
 
 def endpoints_for(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
-    """The tenant's enabled endpoints that take events of this type (once per bulk batch)."""
-    return bulk.memo(
-        session, ("webhook_endpoints", event_type), lambda: _endpoints(session, event_type)
-    )
+    """The tenant's enabled endpoints that take events of this type (the tenant's endpoints are
+    read once per bulk batch or `memoizing` block, whatever types it emits)."""
+    enabled = bulk.memo(session, "webhook_endpoints", lambda: _enabled_endpoints(session))
+    return [e for e in enabled if "*" in e.events or event_type in e.events]
 
 
-def _endpoints(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
+def _enabled_endpoints(session: Session) -> Sequence[WebhookEndpoint]:
     statement = (
         select(WebhookEndpoint)
-        .where(
-            WebhookEndpoint.disabled_at.is_(None),
-            or_(
-                any_(WebhookEndpoint.events) == "*",
-                any_(WebhookEndpoint.events) == event_type,
-            ),
-        )
+        .where(WebhookEndpoint.disabled_at.is_(None))
         .order_by(WebhookEndpoint.id)
     )
     return session.scalars(statement).all()
