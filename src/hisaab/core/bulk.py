@@ -16,6 +16,7 @@ emits new events; replays of old ones run one by one, outside it).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -113,17 +114,20 @@ def insert_row(
     if current is not None:
         current.tables.setdefault((table, key), []).append(values)
         return True
-    statement: Any = insert(table).values(**values)
-    if key is not None:
-        statement = (
-            pg_insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=list(key))
-            .returning(*(table.c[name] for name in key))
-        )
-        return session.execute(statement).first() is not None
-    session.execute(statement)
-    return True
+    if key is None:
+        session.execute(insert(table), dict(values))
+        return True
+    return session.execute(_insert_once(table, key), dict(values)).first() is not None
+
+
+@functools.cache
+def _insert_once(table: Table, key: tuple[str, ...]) -> Any:
+    """Built once per table and key: the values go as parameters, so each call only binds."""
+    return (
+        pg_insert(table)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in key))
+    )
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
