@@ -3,14 +3,17 @@
 Phases, each with a fixed number of requests and a fixed number of requests in flight:
 POST /v1/customers, POST /v1/customers/{id}/payment_methods (sandbox `pm_card_visa`),
 POST /v1/subscriptions (first invoice finalized and charged in the request) and
-GET /v1/invoices/{id}. Prints requests/s, p50/p99 latency, errors, and where the CPU went (API
-processes, PostgreSQL, the load generator itself), for 1 and 2 API processes.
+GET /v1/invoices/{id}. Prints requests/s, p50/p99 latency, errors, the load (requests in flight,
+API processes, the machine's load average), and where the CPU went (API processes, the
+PostgreSQL backends serving the benchmark's database, the rest of the machine, the load generator
+itself), for 1 and 2 API processes.
 
 The load generator is a small asyncio HTTP/1.1 client on raw streams with keep-alive
 connections, its requests encoded before the clock starts, so that it takes little of the CPU it
 shares with the server; its own CPU use is measured and printed.
 
-    python -m bench.api_load [--workers 1,2] [--concurrency 32] [--scale 1.0]
+    python -m bench.api_load [--workers 1,2] [--concurrency 16] [--read-concurrency N]
+                             [--scale 1.0] [--tenants 1]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 
 import httpx
 import psutil
+import psycopg
 
 from hisaab import migrations
 from hisaab.settings import Settings, database_urls
@@ -93,15 +97,21 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, body, keep
 
 
-def _cpu(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds of each process still running."""
+    used = {}
     for process in processes:
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        used[process.pid] = times.user + times.system
+    return used
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two `_cpu` readings by the processes alive at both."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 def _busy() -> float:
@@ -141,21 +151,32 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
             writer.close()
 
     api = [psutil.Process(pid) for pid in spec["api_pids"]]
-    api_before, busy_before = _cpu(api), _busy()
+    postgres = []
+    for pid in spec["postgres_pids"]:
+        try:
+            postgres.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
+    api_before, postgres_before, busy_before = _cpu(api), _cpu(postgres), _busy()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(min(spec["concurrency"], count))))
     elapsed = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    api_after, busy_after = _cpu(api), _busy()
+    api_after, postgres_after, busy_after = _cpu(api), _cpu(postgres), _busy()
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    api_cpu = _spent(api_before, api_after)
+    postgres_cpu = _spent(postgres_before, postgres_after)
     return {
         "elapsed": elapsed,
         "cpu_seconds": cpu,
-        "api_cpu_seconds": api_after - api_before,
-        # PostgreSQL backends come and go with connections: what the machine spent beyond the
-        # API and the load generator is counted as theirs (with whatever else runs).
-        "other_cpu_seconds": busy_after - busy_before - (api_after - api_before) - cpu,
+        "api_cpu_seconds": api_cpu,
+        # The backends connected to the benchmark's database when the phase started (the API's
+        # pooled connections, opened during the warm-up) and still there at its end; one opened
+        # or closed during the phase is counted with the rest of the machine: PostgreSQL's own
+        # background processes and whatever else runs on it.
+        "postgres_cpu_seconds": postgres_cpu,
+        "other_cpu_seconds": busy_after - busy_before - api_cpu - postgres_cpu - cpu,
         "latencies_ms": latencies,
         "statuses": statuses,
         "bodies": bodies,
@@ -179,9 +200,12 @@ class Result:
     latencies: list[float]
     statuses: list[int]
     bodies: list[str | None]
+    concurrency: int
+    load_average: float
     loadgen_cpu: float
     api_cpu: float
     postgres_cpu: float
+    other_cpu: float
 
     @property
     def errors(self) -> int:
@@ -193,13 +217,17 @@ class Result:
 
     def line(self) -> str:
         rate = self.count / self.elapsed
-        api, rest = self.api_cpu / self.elapsed, self.postgres_cpu / self.elapsed
-        per_request = self.api_cpu * 1000 / self.count
-        cores = f"api {api:.2f} ({per_request:.1f} ms/req), postgres+other {rest:.2f}"
+
+        def share(seconds: float) -> str:
+            return f"{seconds / self.elapsed:.2f} ({seconds * 1000 / self.count:.1f} ms/req)"
+
         return (
             f"{self.label:<38} {rate:7.0f} req/s  p50 {self.percentile(0.50):6.1f} ms  "
             f"p99 {self.percentile(0.99):6.1f} ms  errors {self.errors:<4} "
-            f"CPU cores: {cores}, loadgen {self.loadgen_cpu / self.elapsed:.2f}"
+            f"in flight {self.concurrency:<3} load avg {self.load_average:5.2f}  "
+            f"CPU cores: api {share(self.api_cpu)}, postgres {share(self.postgres_cpu)}, "
+            f"other {self.other_cpu / self.elapsed:.2f}, "
+            f"loadgen {self.loadgen_cpu / self.elapsed:.2f}"
         )
 
 
@@ -209,6 +237,7 @@ class Server:
     def __init__(self, owner_url: str, workers: int, data_dir: Path) -> None:
         self.port = _free_port()
         self.workers = workers
+        self.owner_url = owner_url
         env = {
             **os.environ,
             "HISAAB_DATABASE_URL": owner_url,
@@ -247,6 +276,15 @@ class Server:
         parent = psutil.Process(self.process.pid)
         return [parent, *parent.children(recursive=True)]
 
+    def backends(self) -> list[int]:
+        """Process ids of the PostgreSQL backends connected to the benchmark's database."""
+        with psycopg.connect(self.owner_url, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [int(pid) for (pid,) in rows]
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -280,7 +318,9 @@ def _phase(
         "requests": requests,
         "keep_bodies": keep_bodies,
         "api_pids": [p.pid for p in server.processes()],
+        "postgres_pids": server.backends(),
     }
+    load_average = os.getloadavg()[0]
     done = subprocess.run(
         [sys.executable, "-m", "bench.api_load", "--drive"],
         input=json.dumps(spec).encode(),
@@ -296,9 +336,12 @@ def _phase(
         latencies=out["latencies_ms"],
         statuses=out["statuses"],
         bodies=out["bodies"],
+        concurrency=min(concurrency, len(requests)),
+        load_average=load_average,
         loadgen_cpu=out["cpu_seconds"],
         api_cpu=out["api_cpu_seconds"],
-        postgres_cpu=out["other_cpu_seconds"],
+        postgres_cpu=out["postgres_cpu_seconds"],
+        other_cpu=out["other_cpu_seconds"],
     )
 
 
@@ -378,7 +421,13 @@ def _check_subscriptions(server: Server, secrets: list[str], made: list[tuple[in
 
 
 def run(
-    owner_url: str, workers: int, concurrency: int, scale: float, tenants: int, data_dir: Path
+    owner_url: str,
+    workers: int,
+    concurrency: int,
+    read_concurrency: int,
+    scale: float,
+    tenants: int,
+    data_dir: Path,
 ) -> None:
     server = Server(owner_url, workers, data_dir)
     try:
@@ -386,8 +435,9 @@ def run(
         how = "hisaab api" if workers == 1 else f"hisaab api --workers {workers}"
         print(
             f"\n{workers} API process(es) ({how}); load: {concurrency} keep-alive connections "
-            f"with one request in flight each, from one separate load-generator process; "
-            f"{tenants} tenant(s), requests spread evenly over them",
+            f"({read_concurrency} for the invoice reads) with one request in flight each, from "
+            f"one separate load-generator process; {tenants} tenant(s), requests spread evenly "
+            "over them",
             flush=True,
         )
         _phase("(warm-up)", server, secrets, _customers(0, WARM_UP, tenants), concurrency)
@@ -441,7 +491,7 @@ def run(
                         ("GET", f"/v1/invoices/{s['latest_invoice_id']}", None, t)
                         for t, s in (made[i % len(made)] for i in range(reads))
                     ],
-                    concurrency,
+                    read_concurrency,
                 )
             )
     finally:
@@ -466,7 +516,13 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.api_load", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--workers", default="1,2", help="API process counts to measure (1,2)")
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
+    parser.add_argument(
+        "--read-concurrency",
+        type=int,
+        default=None,
+        help="requests in flight for the invoice reads (default: --concurrency)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every phase's count")
     parser.add_argument("--tenants", type=int, default=1, help="tenants the load is spread over")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
@@ -481,7 +537,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     for workers in (int(w) for w in args.workers.split(",")):
         with _scratch_database() as owner_url, tempfile.TemporaryDirectory() as data_dir:
-            run(owner_url, workers, args.concurrency, args.scale, args.tenants, Path(data_dir))
+            run(
+                owner_url,
+                workers,
+                args.concurrency,
+                args.read_concurrency or args.concurrency,
+                args.scale,
+                args.tenants,
+                Path(data_dir),
+            )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ class AppRuntime:
     admin_token: str | None
 
     def authenticate(self, session: Session, authorization: str | None) -> Principal:
-        return tenants.authenticate(session, authorization, self.admin_token)
+        return tenants.authenticate(session, authorization, self.admin_token, bind=True)
 
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
         audit.record_call(session, principal, call, SYSTEM_CLOCK.now())

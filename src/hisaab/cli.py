@@ -237,21 +237,55 @@ def api(host: HostOption = None, port: PortOption = None, workers: WorkersOption
             _serve_processes(env, host, port, count)
 
 
-def _serve_processes(env: Environment, host: str, port: int, count: int) -> None:
-    """`count` API processes accepting on one listening socket, bound here before they fork.
+def _tcp_listener(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to host:port, not yet listening (the server listens on it).
 
-    Each child opens its own connection pool after the fork (nothing connects before it); a
-    signal here stops them all, and one child ending stops the others and fails the command.
+    Made with the protocol said (uvicorn's own is made with protocol 0, which the connections
+    accepted from it inherit; asyncio sets TCP_NODELAY only on sockets whose protocol says TCP,
+    and without it every response, written as headers then body, waited for the client's
+    delayed ACK: ~40 ms each). With `reuse_port`, other sockets of this user may bind the same
+    port, and the kernel spreads new connections over those that listen.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        typer.echo(f"Cannot listen on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_processes(env: Environment, host: str, port: int, count: int) -> None:
+    """`count` API processes, each listening on a socket of its own on the same port.
+
+    The kernel spreads new connections over the processes (SO_REUSEPORT); with one socket
+    shared, the first process to wake accepted every connection of a burst, and a client's
+    keep-alive connections then all stayed with one process. The socket bound here holds the
+    port (it never listens, so no connection goes to it). Where SO_REUSEPORT does not exist
+    the processes share this one socket. Each child opens its own connection pool after the
+    fork (nothing connects before it); a signal here stops them all, and one child ending
+    stops the others and fails the command.
     """
     _admin_token(env.settings)  # files the children would otherwise race to create
     _configure_secrets(env.settings)
-    listener = uvicorn.Config(None, host=host, port=port).bind_socket()  # type: ignore[arg-type]
+    reuse_port = hasattr(socket, "SO_REUSEPORT")
+    holder = _tcp_listener(host, port, reuse_port=reuse_port)
+    port = holder.getsockname()[1]  # the port the kernel chose, if asked for port 0
     children: list[int] = []
     for _ in range(count):
         pid = os.fork()
         if pid == 0:  # the child serves until told to stop, then leaves without cleaning up
             code = 0
             try:
+                listener = _tcp_listener(host, port, reuse_port=True) if reuse_port else holder
                 asyncio.run(_serve(env, host, port, with_worker=False, sockets=[listener]))
             except BaseException:
                 traceback.print_exc()
@@ -259,7 +293,8 @@ def _serve_processes(env: Environment, host: str, port: int, count: int) -> None
             finally:
                 os._exit(code)
         children.append(pid)
-    listener.close()
+    if not reuse_port:
+        holder.close()
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:
@@ -276,6 +311,7 @@ def _serve_processes(env: Environment, host: str, port: int, count: int) -> None
             if os.waitstatus_to_exitcode(status) != 0 and not failed:
                 failed = True
                 forward(signal.SIGTERM, None)
+    holder.close()
     if failed:
         raise typer.Exit(1)
 

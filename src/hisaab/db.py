@@ -6,15 +6,18 @@ row-level security; only migrations use the owner connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+T = TypeVar("T")
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,11 +40,13 @@ class Database:
 
     @classmethod
     def connect(cls, app_url: URL, pool_size: int = 10) -> Database:
+        # No pre-ping (a round trip on every checkout): a transaction's first statement is run
+        # by `first_statement`, which tries once more on a fresh connection when the pooled one
+        # turns out to be dead (the database restarted), before anything else was sent.
         engine = create_engine(
             app_url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             connect_args={"application_name": "hisaab"},
         )
         return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
@@ -51,11 +56,34 @@ class Database:
 
     def begin(self, scope: str | None) -> Session:
         """A session inside an open transaction bound to `scope` (None: no tenant at all)."""
-        session = self.sessions()
-        session.begin()
-        if scope is not None:
-            bind_scope(session, scope)
+        if scope is None:
+            session = self.sessions()
+            session.begin()
+            return session
+        session, _ = self.first_statement(lambda s: bind_scope(s, scope))
         return session
+
+    def first_statement(self, run: Callable[[Session], T]) -> tuple[Session, T]:
+        """A session in a new transaction, and what `run` (its first statement) returned.
+
+        The pool does not test connections before handing them out; a dead one (the server
+        restarted or dropped it) fails here, the pool then replaces every connection it held
+        before, and `run` is tried once more on a fresh one: nothing had been sent in the
+        transaction yet. Any other error closes the session and is raised.
+        """
+        for last_try in (False, True):
+            session = self.sessions()
+            session.begin()
+            try:
+                return session, run(session)
+            except DBAPIError as exc:
+                session.close()
+                if last_try or not exc.connection_invalidated:
+                    raise
+            except BaseException:
+                session.close()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def transaction(self, scope: str | None) -> Iterator[Session]:
@@ -74,9 +102,16 @@ class Database:
 def bind_scope(session: Session, scope: str) -> None:
     """Set `app.tenant_id` for the current transaction only (is_local = true).
 
-    This is the only statement in Hisaab that sets the tenant scope; RLS policies read it.
+    This and `scoping` are the only places in Hisaab that set the tenant scope; RLS policies
+    read it.
     """
     session.execute(text("SELECT set_config('app.tenant_id', :scope, true)"), {"scope": scope})
+
+
+def scoping(expression: str) -> str:
+    """The SQL that binds the transaction to the scope `expression` evaluates to, for a query
+    that learns the scope and binds it in one round trip (authentication by API key)."""
+    return f"set_config('app.tenant_id', {expression}, true)"
 
 
 def owner_engine(owner_url: URL) -> Engine:

@@ -15,20 +15,20 @@ from hisaab.core.tenancy import Principal
 
 
 def record_call(session: Session, principal: Principal, call: CallRecord, now: datetime) -> None:
-    repository.add(
+    repository.insert_entry(
         session,
-        AuditEntry(
-            tenant_id=principal.scope,
-            id=new_id("aud"),
-            occurred_at=now,
-            actor=principal.actor,
-            method=call.method,
-            path=call.path,
-            status=call.status,
-            request_id=call.request_id,
-            ip=call.ip,
-            idempotency_key=call.idempotency_key,
-        ),
+        {
+            "tenant_id": principal.scope,
+            "id": new_id("aud"),
+            "occurred_at": now,
+            "actor": principal.actor,
+            "method": call.method,
+            "path": call.path,
+            "status": call.status,
+            "request_id": call.request_id,
+            "ip": call.ip,
+            "idempotency_key": call.idempotency_key,
+        },
     )
 
 

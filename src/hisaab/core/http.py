@@ -8,13 +8,18 @@ endpoint is left with parsing its input and calling one service function.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Protocol
 
 import structlog
 from fastapi import Depends, Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
@@ -51,7 +56,9 @@ class Runtime(Protocol):
 
     db: Database
 
-    def authenticate(self, session: Session, authorization: str | None) -> Principal: ...
+    def authenticate(self, session: Session, authorization: str | None) -> Principal:
+        """The caller (401 if none), with the session's transaction bound to its scope."""
+        ...
 
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None: ...
 
@@ -68,20 +75,19 @@ def _runtime(request: Request) -> Runtime:
 def _open(
     runtime: Runtime, authorization: str | None, accepts: frozenset[PrincipalKind]
 ) -> tuple[Session, Principal]:
-    session = runtime.db.begin(scope=None)
-    try:
-        principal = runtime.authenticate(session, authorization)
-        if principal.kind not in accepts:
-            if principal.kind is PrincipalKind.OPERATOR:
-                raise forbidden(
-                    "tenant_key_required",
-                    "The operator token manages tenants only; use a tenant API key here.",
-                )
-            raise forbidden("operator_token_required", "This endpoint needs the operator token.")
-        bind_scope(session, principal.scope)
-    except BaseException:
+    """A transaction bound to the caller's scope: authentication (binding the scope in the same
+    round trip) is its first statement."""
+    session, principal = runtime.db.first_statement(
+        lambda session: runtime.authenticate(session, authorization)
+    )
+    if principal.kind not in accepts:
         session.close()
-        raise
+        if principal.kind is PrincipalKind.OPERATOR:
+            raise forbidden(
+                "tenant_key_required",
+                "The operator token manages tenants only; use a tenant API key here.",
+            )
+        raise forbidden("operator_token_required", "This endpoint needs the operator token.")
     return session, principal
 
 
@@ -97,33 +103,64 @@ def _record_failure(runtime: Runtime, principal: Principal, call: CallRecord) ->
 
 
 # The steps of a request that touch the database run in the thread pool in as few hops as the
-# order allows (open, claim, endpoint, finish): each hop costs a thread handoff of its own.
+# order of its answers allows, each hop costing a thread handoff of its own: (1) authenticate,
+# bind the scope and, with an Idempotency-Key, claim the key; (2) the endpoint, its response
+# serialized, the audit entry, the stored response and the commit. FastAPI validates the input
+# between the two, on the event loop.
 
 
-def _claim(
-    session: Session, scope: str, key: str, fingerprint: str
-) -> idempotency.StoredResponse | None:
-    """Lock the key; with a stored response, end the transaction and close the session."""
-    stored = idempotency.claim(session, scope, key, fingerprint)
+@dataclass
+class _Exchange:
+    """One request's transaction as the steps of the boundary pass it along."""
+
+    runtime: Runtime
+    session: Session
+    principal: Principal
+    call: CallRecord | None  # the audit record of a mutating call, status still to be set
+    pending_key: tuple[str, str] | None  # (Idempotency-Key, fingerprint) to store the answer
+    plan: _ResponsePlan | None  # how the endpoint's return value becomes the response
+    finished: bool = field(default=False)
+
+
+_exchange: ContextVar[_Exchange | None] = ContextVar("hisaab_http_exchange", default=None)
+
+
+def _open_and_claim(
+    runtime: Runtime,
+    authorization: str | None,
+    accepts: frozenset[PrincipalKind],
+    key: str | None,
+    fingerprint: str,
+    call: CallRecord,
+    mutating: bool,
+) -> tuple[Session, Principal, idempotency.StoredResponse | None]:
+    """Hop 1: the scoped transaction and, with an Idempotency-Key, the key claimed (or the
+    stored response, with the transaction ended). A refused key is audited like any failure."""
+    session, principal = _open(runtime, authorization, accepts)
+    if key is None:
+        return session, principal, None
+    try:
+        idempotency.validate_key(key)
+        stored = idempotency.claim(session, principal.scope, key, fingerprint)
+    except BaseException as exc:
+        failed = replace(call, status=as_problem(exc).status) if mutating else None
+        _fail(runtime, session, principal, failed)
+        raise
     if stored is not None:
         session.rollback()
         session.close()
-    return stored
+    return session, principal, stored
 
 
-def _finish(
-    runtime: Runtime,
-    session: Session,
-    principal: Principal,
-    call: CallRecord | None,
-    pending_key: tuple[str, str] | None,
-    response: Response,
-) -> None:
+def _finish(exchange: _Exchange, response: Response) -> None:
     """Audit (a mutating call), store the response (an Idempotency-Key), commit, close."""
-    if call is not None:
-        runtime.record_call(session, principal, call)
-    if pending_key is not None and 200 <= response.status_code < 300:
-        key, fingerprint = pending_key
+    session, principal = exchange.session, exchange.principal
+    if exchange.call is not None:
+        exchange.runtime.record_call(
+            session, principal, replace(exchange.call, status=response.status_code)
+        )
+    if exchange.pending_key is not None and 200 <= response.status_code < 300:
+        key, fingerprint = exchange.pending_key
         stored_response = idempotency.StoredResponse(
             status_code=response.status_code,
             content_type=response.headers.get("content-type", "application/json"),
@@ -134,6 +171,7 @@ def _finish(
         )
     session.commit()
     session.close()
+    exchange.finished = True
 
 
 def _commit_and_close(session: Session) -> None:
@@ -160,21 +198,109 @@ def _fail(
         session.close()
 
 
+@dataclass(frozen=True)
+class _ResponsePlan:
+    """What FastAPI would do with a plain endpoint's return value, done in the endpoint's hop:
+    validate it against the response model and serialize it to JSON with the route's status."""
+
+    route: APIRoute
+    status_code: int
+
+    @classmethod
+    def of(cls, route: APIRoute) -> _ResponsePlan | None:
+        """None for a route whose response FastAPI must build itself (a custom response
+        class, no response model, a status without a body, a `Response` parameter)."""
+        status_code = route.status_code or 200
+        if (
+            not isinstance(route.response_class, DefaultPlaceholder)
+            or route.response_field is None
+            or status_code < 200
+            or status_code in (204, 205, 304)
+            or _takes_response(route.dependant)
+        ):
+            return None
+        return cls(route=route, status_code=status_code)
+
+    def respond(self, content: Any) -> Response:
+        if isinstance(content, Response):
+            return content
+        route = self.route
+        response_field = route.response_field
+        assert response_field is not None
+        value, errors = response_field.validate(content, {}, loc=("response",))
+        if errors:
+            raise ResponseValidationError(errors=errors, body=content)
+        body = response_field.serialize_json(
+            value,
+            include=route.response_model_include,
+            exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none,
+        )
+        return Response(content=body, status_code=self.status_code, media_type="application/json")
+
+
+def _takes_response(dependant: Any) -> bool:
+    """Whether the endpoint or any of its dependencies asks for the `Response` (to set headers
+    or the status): then FastAPI must build the response."""
+    if dependant.response_param_name is not None:
+        return True
+    return any(_takes_response(sub) for sub in dependant.dependencies)
+
+
+def _run_and_finish(
+    exchange: _Exchange, endpoint: Callable[..., Any], values: dict[str, Any]
+) -> Response:
+    """Hop 2: the endpoint, its response, and the end of the transaction."""
+    assert exchange.plan is not None
+    response = exchange.plan.respond(endpoint(**values))
+    _finish(exchange, response)
+    return response
+
+
+def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The plain (`def`) endpoint as a coroutine FastAPI awaits once its input is valid: it runs
+    the endpoint in the thread pool and, when the route allows, builds the response and ends
+    the transaction in that same hop, instead of one hop for the endpoint, one for validating
+    its answer and one for the commit. Signature and metadata stay the endpoint's own."""
+
+    @functools.wraps(endpoint)
+    async def hop(**values: Any) -> Any:
+        exchange = _exchange.get()
+        if exchange is None or exchange.plan is None:
+            return await run_in_threadpool(functools.partial(endpoint, **values))
+        return await run_in_threadpool(_run_and_finish, exchange, endpoint, values)
+
+    hop.__hisaab_endpoint__ = endpoint  # type: ignore[attr-defined]
+    return hop
+
+
+def _plain_function(endpoint: Callable[..., Any]) -> bool:
+    function = getattr(endpoint, "__hisaab_endpoint__", endpoint)
+    return inspect.isfunction(function) and not (
+        inspect.iscoroutinefunction(function)
+        or inspect.isgeneratorfunction(function)
+        or inspect.isasyncgenfunction(function)
+    )
+
+
 class _TransactionalRoute(APIRoute):
     accepts: ClassVar[frozenset[PrincipalKind]]
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if _plain_function(endpoint):
+            endpoint = _in_one_hop(getattr(endpoint, "__hisaab_endpoint__", endpoint))
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint_handler = super().get_route_handler()
         accepts = self.accepts
+        plan = _ResponsePlan.of(self) if hasattr(self.endpoint, "__hisaab_endpoint__") else None
 
         async def handle(request: Request) -> Response:
             runtime = _runtime(request)
-            session, principal = await run_in_threadpool(
-                _open, runtime, request.headers.get("authorization"), accepts
-            )
-            structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id)
-            request.state.session = session
-            request.state.principal = principal
             mutating = request.method in MUTATING_METHODS
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             call = CallRecord(
@@ -185,43 +311,82 @@ class _TransactionalRoute(APIRoute):
                 ip=request.client.host if request.client else None,
                 idempotency_key=key,
             )
+            fingerprint = ""
+            if key is not None and "content-length" in request.headers:
+                # The body is all there (the size limit was checked on its declared length):
+                # read it now and claim the key in the same hop as authentication.
+                body = await request.body()
+                fingerprint = idempotency.fingerprint(request.method, request.url.path, body)
+                claim_key: str | None = key
+            else:
+                claim_key = None
+            session, principal, stored = await run_in_threadpool(
+                _open_and_claim,
+                runtime,
+                request.headers.get("authorization"),
+                accepts,
+                claim_key,
+                fingerprint,
+                call,
+                mutating,
+            )
+            structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id)
+            request.state.session = session
+            request.state.principal = principal
             session.info[_SCOPE] = principal.scope
+            exchange = _Exchange(
+                runtime=runtime,
+                session=session,
+                principal=principal,
+                call=call if mutating else None,
+                pending_key=None,
+                plan=plan,
+            )
+            token = _exchange.set(exchange)
             try:
-                fingerprint = ""
-                if key is not None:
+                if key is not None and claim_key is None:  # a streamed body: a hop of its own
                     idempotency.validate_key(key)
                     body = await request.body()
                     fingerprint = idempotency.fingerprint(request.method, request.url.path, body)
-                    session.info[_PENDING_KEY] = (key, fingerprint)
                     stored = await run_in_threadpool(
                         _claim, session, principal.scope, key, fingerprint
                     )
-                    if stored is not None:
-                        return Response(
-                            content=stored.body,
-                            status_code=stored.status_code,
-                            media_type=stored.content_type,
-                            headers={"Idempotent-Replayed": "true"},
-                        )
+                if stored is not None:
+                    exchange.finished = True
+                    return Response(
+                        content=stored.body,
+                        status_code=stored.status_code,
+                        media_type=stored.content_type,
+                        headers={"Idempotent-Replayed": "true"},
+                    )
+                if key is not None:
+                    exchange.pending_key = (key, fingerprint)
+                    session.info[_PENDING_KEY] = exchange.pending_key
                 response = await endpoint_handler(request)
-                if mutating:
-                    call = replace(call, status=response.status_code)
-                await run_in_threadpool(
-                    _finish,
-                    runtime,
-                    session,
-                    principal,
-                    call if mutating else None,
-                    (key, fingerprint) if key is not None else None,
-                    response,
-                )
+                if not exchange.finished:
+                    await run_in_threadpool(_finish, exchange, response)
                 return response
             except BaseException as exc:
+                if exchange.finished:
+                    raise
                 failed = replace(call, status=as_problem(exc).status) if mutating else None
                 await run_in_threadpool(_fail, runtime, session, principal, failed)
                 raise
+            finally:
+                _exchange.reset(token)
 
         return handle
+
+
+def _claim(
+    session: Session, scope: str, key: str, fingerprint: str
+) -> idempotency.StoredResponse | None:
+    """Lock the key; with a stored response, end the transaction and close the session."""
+    stored = idempotency.claim(session, scope, key, fingerprint)
+    if stored is not None:
+        session.rollback()
+        session.close()
+    return stored
 
 
 _SCOPE = "hisaab.http.scope"

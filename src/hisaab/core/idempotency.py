@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, LargeBinary, Text, select, text
+from sqlalchemy import Integer, LargeBinary, Table, Text, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -151,19 +152,30 @@ def store(
     response: StoredResponse,
     now: datetime,
 ) -> None:
-    """The response for the key (replacing a mark left by `mark_in_progress`)."""
-    session.merge(
-        IdempotencyRecord(
-            tenant_id=scope,
-            key=key,
-            fingerprint=request_fingerprint,
-            status_code=response.status_code,
-            content_type=response.content_type,
-            body=response.body,
-            created_at=now,
-        )
+    """The response for the key (replacing a mark left by `mark_in_progress`), in one
+    statement."""
+    session.execute(
+        _UPSERT,
+        {
+            "tenant_id": scope,
+            "key": key,
+            "fingerprint": request_fingerprint,
+            "status_code": response.status_code,
+            "content_type": response.content_type,
+            "body": response.body,
+            "created_at": now,
+        },
     )
-    session.flush()
+
+
+_new_row = insert(cast(Table, IdempotencyRecord.__table__))
+_UPSERT = _new_row.on_conflict_do_update(
+    index_elements=["tenant_id", "key"],
+    set_={
+        name: _new_row.excluded[name]
+        for name in ("fingerprint", "status_code", "content_type", "body", "created_at")
+    },
+)
 
 
 def purge_expired(session: Session, ttl: timedelta) -> int:

@@ -108,7 +108,7 @@ def create_customer(
     currency = (
         currency_code(data.currency, ("body", "currency"))
         if data.currency
-        else tenants.get_tenant(session, tenant_id).base_currency
+        else tenants.base_currency(session, tenant_id)
     )
     locale = rules.locale(data.locale)
     now = _clock_now(session, tenant_id, data.test_clock_id, now)
@@ -134,7 +134,7 @@ def create_customer(
         updated_at=now,
     )
     with _constraints(data.test_clock_id):
-        repository.add(session, customer)
+        repository.insert_customer(session, customer)
     events.emit(session, tenant_id, "customer.created", present(customer), now)
     return customer
 

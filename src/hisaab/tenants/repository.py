@@ -6,7 +6,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
+from hisaab.db import scoping
 from hisaab.tenants.models import ApiKey, Tenant
+
+# The key's tenant, and the transaction bound to that tenant's scope in the same round trip
+# (set_config runs for the one row returned: an unknown or revoked key binds nothing).
+_RESOLVE_AND_BIND = text(
+    f"SELECT tenant_id, key_id, {scoping('tenant_id')} FROM hisaab_resolve_api_key(:hash)"
+)
+_RESOLVE = text("SELECT tenant_id, key_id FROM hisaab_resolve_api_key(:hash)")
 
 
 def add(session: Session, obj: Tenant | ApiKey) -> None:
@@ -32,15 +40,16 @@ def list_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
     return fetch_page(session, select(ApiKey), ApiKey.id, page)
 
 
-def resolve_key(session: Session, secret_hash: str) -> tuple[str, str] | None:
-    """(tenant_id, key_id) of a live key, before any tenant scope exists.
+def resolve_key(
+    session: Session, secret_hash: str, *, bind: bool = False
+) -> tuple[str, str] | None:
+    """(tenant_id, key_id) of a live key, before any tenant scope exists; with `bind`, the
+    transaction is also bound to that tenant's scope (nothing is bound when there is no key).
 
     Runs through a SECURITY DEFINER function that can only answer this one question, so
     authentication needs no cross-tenant read access.
     """
-    row = session.execute(
-        text("SELECT tenant_id, key_id FROM hisaab_resolve_api_key(:hash)"), {"hash": secret_hash}
-    ).first()
+    row = session.execute(_RESOLVE_AND_BIND if bind else _RESOLVE, {"hash": secret_hash}).first()
     return (row.tenant_id, row.key_id) if row else None
 
 

@@ -16,6 +16,7 @@ from hisaab.core.lookup import found
 from hisaab.core.money import currency_code
 from hisaab.core.pagination import PageRequest, Slice
 from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
+from hisaab.db import bind_scope
 from hisaab.tenants import keys, repository, rules
 from hisaab.tenants.models import ApiKey, Tenant
 from hisaab.tenants.schemas import (
@@ -34,16 +35,24 @@ class IssuedKey:
     secret: str
 
 
-def authenticate(session: Session, authorization: str | None, admin_token: str | None) -> Principal:
-    """The principal behind an `Authorization: Bearer …` header, or 401."""
+def authenticate(
+    session: Session, authorization: str | None, admin_token: str | None, *, bind: bool = False
+) -> Principal:
+    """The principal behind an `Authorization: Bearer …` header, or 401.
+
+    With `bind`, the session's transaction is also bound to the principal's scope (a tenant key
+    in the same round trip as its lookup); nothing is bound when the answer is 401.
+    """
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("Send `Authorization: Bearer <key>`.")
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        if bind:
+            bind_scope(session, OPERATOR.scope)
         return OPERATOR
     if token.startswith(keys.SECRET_PREFIX) and token.isascii():
-        found = repository.resolve_key(session, keys.secret_hash(token))
+        found = repository.resolve_key(session, keys.secret_hash(token), bind=bind)
         if found is not None:
             tenant_id, key_id = found
             return tenant_principal(tenant_id, key_id)
@@ -96,6 +105,24 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
             "tenant", "ten", tenant_id, lambda: repository.get_tenant(session, tenant_id)
         ),
     )
+
+
+# Base currencies of the tenants this process has served. A tenant's base currency is fixed when
+# it is created (`TenantUpdate` has no such field), so what was read once stays true; a read in
+# the tenant's own scope fills it, and only that tenant's requests ask for it.
+_base_currencies: dict[str, str] = {}
+_MAX_REMEMBERED = 100_000
+
+
+def base_currency(session: Session, tenant_id: str) -> str:
+    """The tenant's base currency (404 if there is no such tenant in this scope)."""
+    known = _base_currencies.get(tenant_id)
+    if known is None:
+        known = get_tenant(session, tenant_id).base_currency
+        if len(_base_currencies) >= _MAX_REMEMBERED:
+            _base_currencies.clear()
+        _base_currencies[tenant_id] = known
+    return known
 
 
 def local_day(tenant: Tenant, moment: datetime) -> date:

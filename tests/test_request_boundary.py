@@ -1,0 +1,315 @@
+"""The request boundary's own paths (core/http.py, db.py): authentication binding the scope in
+its own round trip, a dead pooled connection replaced without failing the request, the endpoint,
+its response and the commit in one thread-pool hop, and FastAPI left to build the response
+where a route needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from hisaab.app import create_app
+from hisaab.core import idempotency, problems
+from hisaab.core.errors import HisaabError, conflict
+from hisaab.core.http import SessionDep, TenantIdDep, TenantRoute
+from hisaab.core.tenancy import OPERATOR_SCOPE
+from hisaab.db import Database
+from hisaab.tenants import service as tenants
+from tests.conftest import ADMIN_TOKEN, TenantHandle
+from tests.databases import libpq
+
+
+def _setting(session: Any) -> str:
+    return str(session.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar())
+
+
+def test_a_tenant_key_binds_its_scope_in_the_lookup(tenant: TenantHandle, database: Any) -> None:
+    session = database.begin(scope=None)
+    try:
+        principal = tenants.authenticate(session, f"Bearer {tenant.secret}", None, bind=True)
+        assert principal.tenant_id == tenant.id
+        assert principal.key_id == tenant.key_id
+        assert _setting(session) == tenant.id
+    finally:
+        session.close()
+
+
+def test_the_operator_token_binds_the_operator_scope(database: Any) -> None:
+    session = database.begin(scope=None)
+    try:
+        principal = tenants.authenticate(session, f"Bearer {ADMIN_TOKEN}", ADMIN_TOKEN, bind=True)
+        assert principal.scope == OPERATOR_SCOPE
+        assert _setting(session) == OPERATOR_SCOPE
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("token", ["sk_not_a_real_key", "nonsense"])
+def test_an_unknown_key_binds_nothing(token: str, database: Any) -> None:
+    session = database.begin(scope=None)
+    try:
+        with pytest.raises(HisaabError) as raised:
+            tenants.authenticate(session, f"Bearer {token}", ADMIN_TOKEN, bind=True)
+        assert raised.value.status == 401
+        assert _setting(session) in ("", "None")
+    finally:
+        session.close()
+
+
+def test_a_revoked_key_binds_nothing(tenant: TenantHandle, database: Any) -> None:
+    assert tenant.http.delete(f"/v1/api_keys/{tenant.key_id}").status_code == 200
+    session = database.begin(scope=None)
+    try:
+        with pytest.raises(HisaabError):
+            tenants.authenticate(session, f"Bearer {tenant.secret}", None, bind=True)
+        assert _setting(session) in ("", "None")
+    finally:
+        session.close()
+
+
+# --- a dead pooled connection ---------------------------------------------------------------
+
+
+@pytest.fixture
+def one_connection(test_db: Any) -> Iterator[Database]:
+    """A pool of exactly one connection, so the test knows which backend it will be handed."""
+    database = Database.connect(test_db.app_url, pool_size=1)
+    database.engine.pool._max_overflow = 0  # type: ignore[attr-defined]
+    yield database
+    database.dispose()
+
+
+def _kill_pooled_connection(database: Database, cluster_url: str) -> None:
+    with database.engine.connect() as connection:
+        pid = connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+
+def test_a_request_on_a_dead_pooled_connection_is_served_on_a_fresh_one(
+    one_connection: Database, test_db: Any, tenant: TenantHandle
+) -> None:
+    app = create_app(one_connection, ADMIN_TOKEN)
+    with TestClient(app, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+        assert http.get("/v1/tenant").status_code == 200
+        _kill_pooled_connection(one_connection, libpq_of(test_db.cluster_url))
+        response = http.get("/v1/tenant")
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == tenant.id
+
+
+def test_a_scoped_transaction_on_a_dead_pooled_connection_starts_on_a_fresh_one(
+    one_connection: Database, test_db: Any, tenant: TenantHandle
+) -> None:
+    with one_connection.transaction(tenant.id) as session:
+        assert _setting(session) == tenant.id
+    _kill_pooled_connection(one_connection, libpq_of(test_db.cluster_url))
+    with one_connection.transaction(tenant.id) as session:
+        assert _setting(session) == tenant.id
+
+
+def test_the_first_statement_is_tried_again_only_for_a_dead_connection(
+    database: Database,
+) -> None:
+    tries = 0
+
+    def failing(session: Any) -> None:
+        nonlocal tries
+        tries += 1
+        session.execute(text("SELECT 1/0"))
+
+    with pytest.raises(Exception, match="division by zero"):
+        database.first_statement(failing)
+    assert tries == 1
+
+    def gone(session: Any) -> None:
+        nonlocal tries
+        tries += 1
+        error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        error.connection_invalidated = True
+        raise error
+
+    tries = 0
+    with pytest.raises(OperationalError):
+        database.first_statement(gone)
+    assert tries == 2  # once more on a fresh connection, then the error stands
+
+
+def libpq_of(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return libpq(make_url(url))
+
+
+# --- the endpoint, its response and the commit in one hop -----------------------------------
+
+
+class Thing(BaseModel):
+    id: str
+    size: int
+
+
+router = APIRouter(prefix="/v1", route_class=TenantRoute)
+
+
+@router.post("/things", status_code=201)
+def make_thing(session: SessionDep, tenant_id: TenantIdDep) -> Thing:
+    session.execute(text("SELECT 1"))
+    return Thing(id=f"thing_{tenant_id}", size=3)
+
+
+@router.post("/things/with_header", status_code=201)
+def make_thing_with_header(response: Response) -> Thing:
+    response.headers["X-Thing"] = "yes"
+    response.status_code = 202
+    return Thing(id="thing_h", size=1)
+
+
+@router.get("/things/broken")
+def broken_thing() -> Thing:
+    return {"id": "thing_b"}  # type: ignore[return-value]  # the response model refuses it
+
+
+@router.post("/things/refused")
+def refused_thing(session: SessionDep) -> Thing:
+    session.execute(text("SELECT 1"))
+    raise conflict("thing_refused", "No.")
+
+
+@router.get("/things/async")
+async def async_thing() -> Thing:
+    return Thing(id="thing_a", size=2)
+
+
+@pytest.fixture
+def things(database: Database) -> FastAPI:
+    app = create_app(database, ADMIN_TOKEN)
+    app.include_router(router)
+    return app
+
+
+def _audit(tenant: TenantHandle) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = tenant.http.get("/v1/audit_log").json()["data"]
+    return data
+
+
+def test_a_plain_endpoint_answers_as_fastapi_would_and_is_audited(
+    things: FastAPI, tenant: TenantHandle
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+        response = http.post("/v1/things")
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == b'{"id":"thing_%s","size":3}' % tenant.id.encode()
+    assert response.headers["content-length"] == str(len(response.content))
+    entry = next(e for e in _audit(tenant) if e["path"] == "/v1/things")
+    assert entry["status"] == 201
+
+
+def test_an_endpoint_that_sets_the_response_leaves_it_to_fastapi(
+    things: FastAPI, tenant: TenantHandle
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+        response = http.post("/v1/things/with_header")
+    assert response.status_code == 202
+    assert response.headers["x-thing"] == "yes"
+    assert response.json() == {"id": "thing_h", "size": 1}
+    entry = next(e for e in _audit(tenant) if e["path"] == "/v1/things/with_header")
+    assert entry["status"] == 202
+
+
+def test_an_answer_the_response_model_refuses_is_a_500_problem(
+    things: FastAPI, tenant: TenantHandle
+) -> None:
+    with TestClient(
+        things,
+        headers={"Authorization": f"Bearer {tenant.secret}"},
+        raise_server_exceptions=False,
+    ) as http:
+        response = http.get("/v1/things/broken")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == problems.PROBLEM_JSON
+
+
+def test_a_refused_call_is_rolled_back_and_audited_on_its_own(
+    things: FastAPI, tenant: TenantHandle
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+        response = http.post("/v1/things/refused", headers={"Idempotency-Key": "refused-1"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "thing_refused"
+    entry = next(e for e in _audit(tenant) if e["path"] == "/v1/things/refused")
+    assert entry["status"] == 409
+    assert entry["idempotency_key"] == "refused-1"
+
+
+def test_a_coroutine_endpoint_keeps_fastapis_own_path(
+    things: FastAPI, tenant: TenantHandle
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http:
+        response = http.get("/v1/things/async")
+    assert response.status_code == 200
+    assert response.json() == {"id": "thing_a", "size": 2}
+
+
+def test_an_idempotent_call_with_a_streamed_body_claims_its_key_in_a_hop_of_its_own(
+    tenant: TenantHandle,
+) -> None:
+    body = b'{"name": "Streamed", "email": "s@example.test", "country": "IN", "state": "MH"}'
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield body[:10]
+        yield body[10:]
+
+    headers = {"Idempotency-Key": "streamed-1", "Content-Type": "application/json"}
+    first = tenant.http.post("/v1/customers", content=chunks(), headers=headers)
+    again = tenant.http.post("/v1/customers", content=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+
+
+def test_a_stored_response_replaces_the_in_progress_mark(
+    tenant: TenantHandle, database: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with database.transaction(tenant.id) as session:
+        idempotency.mark_in_progress(session, tenant.id, "k-mark", "fp", now)
+    with database.transaction(tenant.id) as session:
+        idempotency.store(
+            session,
+            tenant.id,
+            "k-mark",
+            "fp",
+            idempotency.StoredResponse(201, "application/json", b"{}"),
+            now,
+        )
+    with database.transaction(tenant.id) as session:
+        stored = idempotency.claim(session, tenant.id, "k-mark", "fp")
+    assert stored == idempotency.StoredResponse(201, "application/json", b"{}")
+
+
+def test_the_base_currency_is_read_once_and_only_for_a_real_tenant(
+    make_tenant: Any, database: Any
+) -> None:
+    usd = make_tenant(base_currency="USD")
+    with database.transaction(usd.id) as session:
+        assert tenants.base_currency(session, usd.id) == "USD"
+    with database.transaction(usd.id) as session:
+        session.execute(text("SELECT 1"))
+        assert tenants.base_currency(session, usd.id) == "USD"
+    ghost = "ten_01jd0000000000000000000000"
+    with database.transaction(ghost) as session, pytest.raises(HisaabError) as raised:
+        tenants.base_currency(session, ghost)
+    assert raised.value.status == 404
