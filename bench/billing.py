@@ -88,7 +88,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=_parse_counts, default=[10_000, 100_000])
     parser.add_argument("--million", action="store_true", help="also N = 1,000,000")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker")
+    parser.add_argument("--concurrency", type=int, default=1, help="jobs at once per worker")
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument(
         "--in-process", action="store_true", help="bill in this process, without workers"
