@@ -20,14 +20,12 @@ checked in the database (tests/billing/invariants.py).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,14 +40,14 @@ from hisaab.app import create_app
 from hisaab.billing import service as billing
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database, owner_engine
-from hisaab.jobs import queue
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.payments import service as payments
 from hisaab.settings import Settings, database_urls
 from tests import seeding
 from tests.billing import invariants
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY
-from tests.databases import create_database, drop_database, libpq
+from tests.databases import create_database, drop_database
+from tests.workers import replay_stalled_jobs
 
 SUBSCRIPTIONS = 2_000
 TENANTS = 2  # seeding.TENANT_PROFILES: IN (LUT), DE
@@ -152,31 +150,6 @@ def _alive(workers: list[subprocess.Popen[bytes]]) -> None:
         assert worker.poll() is None, f"worker {worker.pid} exited with {worker.returncode}"
 
 
-def _replay_stalled(app_url: URL) -> int:
-    """The jobs the killed worker held (left `doing`) go back to the queue. It was the only
-    worker, so every job `doing` now is one of its."""
-
-    async def replay() -> int:
-        async with queue.app.open_async():
-            replayed = 0
-            for name in QUEUES:
-                with warnings.catch_warnings():
-                    # Heartbeats would take 30 s to call the killed worker stalled.
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    stalled = await queue.app.job_manager.get_stalled_jobs(nb_seconds=0, queue=name)
-                for job in stalled:
-                    await queue.app.job_manager.retry_job(job)
-                    replayed += 1
-            return replayed
-
-    previous = queue._conninfo
-    queue.configure(libpq(app_url))
-    try:
-        return asyncio.run(replay())
-    finally:
-        queue._conninfo = previous
-
-
 def _batch_failures(logs: Path) -> list[str]:
     """The last line of each `subscription_batch_failed` traceback the workers logged."""
     found = []
@@ -233,7 +206,7 @@ def _kill_mid_run(run: Run, moment: str, data_dir: Path, deadline: float) -> dic
 def _restart(run: Run, due_at: datetime, data_dir: Path, deadline: float) -> int:
     """Replay the dead worker's jobs, fan out as the next tick would, and let two fresh workers
     bill until nothing is due and no job waits; how many jobs were replayed."""
-    replayed = _replay_stalled(run.app_url)
+    replayed = replay_stalled_jobs(run.app_url, QUEUES)
     run.fan_out()
     workers = [_worker(run, data_dir / name, 2) for name in ("a", "b")]
     try:

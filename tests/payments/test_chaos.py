@@ -8,13 +8,11 @@ The run has a database of its own, so the worker processes see no other test's j
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from procrastinate.exceptions import ConnectorException
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
@@ -38,8 +35,9 @@ from hisaab.payments import service as payments
 from hisaab.payments.models import PaymentAttempt
 from hisaab.settings import Settings, database_urls
 from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, SECRET_KEY
-from tests.databases import create_database, drop_database, libpq
+from tests.databases import create_database, drop_database
 from tests.payments.fakes import FakeStripe, Recorded, Reply, serve
+from tests.workers import replay_stalled_jobs
 
 INVOICES = 40
 pytestmark = pytest.mark.xdist_group("chaos")
@@ -110,35 +108,6 @@ def _open_invoices(http: Any, count: int) -> list[str]:
         assert sub.json()["status"] == "incomplete", sub.text
         invoices.append(sub.json()["latest_invoice_id"])
     return invoices
-
-
-def _replay_stalled(app_url: URL) -> int:
-    """Jobs the killed worker held (stuck in `doing`) go back to the queue."""
-
-    async def replay() -> int:
-        async with queue.app.open_async():
-            with warnings.catch_warnings():
-                # Heartbeats would take 30 s to call the killed worker stalled; any job still
-                # `doing` now is replayed at once, even one a live worker holds: more chaos.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                stalled = list(
-                    await queue.app.job_manager.get_stalled_jobs(nb_seconds=0, queue="payments")
-                )
-            replayed = 0
-            for job in stalled:
-                try:
-                    await queue.app.job_manager.retry_job(job)
-                    replayed += 1
-                except ConnectorException:
-                    pass  # a live worker finished it meanwhile
-            return replayed
-
-    previous = queue._conninfo
-    queue.configure(libpq(app_url))
-    try:
-        return asyncio.run(replay())
-    finally:
-        queue._conninfo = previous
 
 
 @pytest.fixture
@@ -214,7 +183,7 @@ def test_two_workers_one_killed_every_invoice_charged_once(
             time.sleep(0.02)
         first.send_signal(signal.SIGKILL)  # mid-flight: it holds charges the fake has made
         first.wait()
-        replayed = _replay_stalled(app_url)
+        replayed = replay_stalled_jobs(app_url, ["payments"])
         with database.transaction(tenant_id) as session:
             for invoice_id in invoices:  # a duplicate of every job, as a replayed queue would
                 queue.enqueue(
