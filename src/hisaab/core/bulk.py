@@ -4,7 +4,7 @@ The billing run handles hundreds of subscriptions in one transaction (issue 6). 
 one, every invoice would cost a dozen round trips for its events, emails, webhook deliveries,
 jobs and journal lines. Inside `batch(session)` the write primitives of those append-only tables
 (`insert_row`, `insert_rows`, and `jobs.queue.enqueue` through `at_end`) collect their rows
-instead, and the batch's end sends each table's rows as one multi-row INSERT, in the order the
+instead, and the batch's end sends each table's rows as one INSERT, in the order the
 tables were first written to, so a row always follows the rows its foreign keys point at.
 Outside a batch they write at once, as before.
 
@@ -12,6 +12,10 @@ Only tables nothing reads back within the batch take part: the rows are invisibl
 until the end. `insert_row(..., once_on=…)` keeps the "skip a duplicate" meaning of an
 ON CONFLICT DO NOTHING insert; it answers True inside a batch, where every row is new (a batch
 emits new events; replays of old ones run one by one, outside it).
+
+Two more tools serve the same end: `add_new` inserts new ORM objects of one class in one
+statement now (they stay usable in the session), and `memo` answers repeated reads once per
+batch, or per `memoizing` block where a use case wants that without collecting rows.
 """
 
 from __future__ import annotations
