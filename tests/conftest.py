@@ -148,3 +148,14 @@ def run_jobs(database: Database) -> Any:
     return lambda: queue.app.run_worker(
         wait=False, concurrency=1, install_signal_handlers=False, listen_notify=False
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """schemathesis names the item of each operation (`test_api_as_tenant[GET /v1/plans]`) but,
+    under pytest 9, leaves them all one node id; pytest-xdist tells items apart by node id and so
+    ran one of each fuzz test's ~85 items in the whole suite. Each gets the id its name says."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and item.parent is not None:
+            originalname = getattr(item, "originalname", item.name)
+            item._id = item.parent.id.child(originalname).with_params(label)
