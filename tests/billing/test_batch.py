@@ -15,8 +15,10 @@ from structlog.testing import capture_logs
 
 from hisaab.billing import service as billing
 from hisaab.db import Database, owner_engine
+from hisaab.jobs import scheduler
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.mail import service as mail
+from hisaab.payments import service as payments
 from hisaab.subscriptions import service as subscriptions
 from tests import seeding
 from tests.billing import invariants
@@ -96,3 +98,31 @@ def test_a_batch_that_falls_back_still_counts_its_invoices(
         assert billing.run_batch(database, tenant_id) == SUBSCRIPTIONS
     assert any(e["event"] == "subscription_batch_failed" for e in logs)
     assert [tuple(r) for r in _batch_rows(test_db, tenant_id)] == [(SUBSCRIPTIONS, SUBSCRIPTIONS)]
+
+
+def test_the_sweeps_charges_are_counted_in_the_batch_record(
+    app: Any, database: Database, test_db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tries a crash left unsent are charged by the sweep in the batch's first transaction;
+    the batch record counts them with the rest."""
+    _, german = seeding.seed_tenants(app, ADMIN_TOKEN, 2)  # IN, then DE: charged at once
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    seeding.seed_subscriptions(test_db.owner_url, german.id, SUBSCRIPTIONS, due_at=due)
+    with database.transaction(german.id) as session:  # the batch's first transaction only
+        payments.charges_after_commit(session)
+        assert scheduler.run_due(session, None, datetime.now(UTC)) == SUBSCRIPTIONS
+    monkeypatch.setattr(payments, "SWEEP_GRACE", timedelta(0))
+    assert billing.run_batch(database, german.id) == SUBSCRIPTIONS
+    engine = owner_engine(test_db.owner_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT subscriptions, payments_succeeded FROM billing_batches "
+                    "WHERE tenant_id = :t"
+                ),
+                {"t": german.id},
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (0, SUBSCRIPTIONS)

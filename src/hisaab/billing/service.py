@@ -96,11 +96,16 @@ def run_batch(database: Database, tenant_id: str) -> int:
     if done == 0:
         return 0
     with database.transaction(tenant_id) as session:
-        outcomes = (
-            payments.charge_many(session, tenant_id, to_charge, SYSTEM_CLOCK.now())
-            if to_charge
-            else Counter[str]()
+        # The sweep's charges ran in the first transaction; the batch's own in this one.
+        outcomes = Counter(
+            {
+                key.removeprefix(payments.TALLY_PREFIX): count
+                for key, count in counts.items()
+                if key.startswith(payments.TALLY_PREFIX)
+            }
         )
+        if to_charge:
+            outcomes += payments.charge_many(session, tenant_id, to_charge, SYSTEM_CLOCK.now())
         seconds = time.perf_counter() - started
         repository.add(
             session,

@@ -31,7 +31,7 @@ import procrastinate
 import structlog
 from sqlalchemy.orm import Session
 
-from hisaab.core import bulk
+from hisaab.core import bulk, tally
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.errors import conflict
 from hisaab.core.http import checkpoint, in_request
@@ -69,6 +69,8 @@ CHARGE_TASK = "charge_invoice"
 REQUEST_SAFETY_NET = timedelta(minutes=1)
 # On the system clock the job runs a try on time; the scheduler's sweep takes what a job left.
 SWEEP_GRACE = timedelta(minutes=2)
+# The sweep's outcomes, counted for the billing run's batch record as `payment_<status>`.
+TALLY_PREFIX = "payment_"
 DUE_BATCH = 200
 # Requests one billing-run batch has in flight at a real gateway at once: enough to hide the
 # network's latency, few enough to stay inside the gateways' rate limits (Stripe: 100/s live).
@@ -820,7 +822,9 @@ class PaymentDueWork:
         done = 0
         due = repository.invoices_with_due_attempts(session, clock_id, cutoff, created, DUE_BATCH)
         if due:
-            charge_many(session, due[0][0], [invoice for _, invoice in due], now)
+            outcomes = charge_many(session, due[0][0], [invoice for _, invoice in due], now)
+            for status, count in outcomes.items():
+                tally.add(session, f"{TALLY_PREFIX}{status}", count)
             done += len(due)
         for tenant_id, invoice_id in repository.dunning_due(session, clock_id, now, DUE_BATCH):
             with session.begin_nested():
