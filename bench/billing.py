@@ -22,9 +22,7 @@ import argparse
 import itertools
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,8 +48,8 @@ from hisaab.observability import configure_logging
 from hisaab.settings import Settings, database_urls
 from tests import seeding
 from tests.databases import cluster_url, create_database, drop_database, libpq
+from tests.workers import start_worker, stop_workers
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "op_bench_" + "x" * 32
 POLL_SECONDS = 0.25
 
@@ -221,21 +219,16 @@ def _report_batches(conn: Connection) -> None:
 def _start_workers(
     scratch: Scratch, args: argparse.Namespace, queues: list[str], data_dir: Path
 ) -> list[Any]:
-    """Real `hisaab worker` processes, configured like production: through the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HISAAB_")}
-    env.update(
-        HISAAB_DATABASE_URL=scratch.owner_url.render_as_string(hide_password=False),
-        HISAAB_SECRET_KEYS=SECRET_KEY,
-        HISAAB_DATA_DIR=str(data_dir),
-        HISAAB_WORKER_CONCURRENCY=str(args.concurrency),
-        HISAAB_LOG_LEVEL="warning",
-    )
-    command = [sys.executable, "-m", "hisaab", "worker"]
-    for name in queues:
-        command += ["--queue", name]
+    """Real `hisaab worker` processes; each logs to its own folder of `data_dir`."""
     return [
-        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
-        for _ in range(args.workers)
+        start_worker(
+            scratch.owner_url,
+            queues,
+            data_dir / f"worker-{index}",
+            secret_key=SECRET_KEY,
+            concurrency=args.concurrency,
+        )
+        for index in range(args.workers)
     ]
 
 
@@ -270,20 +263,13 @@ def _peak_rss_mib(pid: int) -> float | None:
     return None
 
 
-def _stop_workers(workers: list[Any]) -> None:
-    peaks = [_peak_rss_mib(w.pid) for w in workers]
+def _stop_workers(started: list[Any]) -> None:
+    peaks = [_peak_rss_mib(w.pid) for w in started]
     print(
         "  peak RSS per worker    "
         + ", ".join(f"{p:,.0f} MiB" if p is not None else "?" for p in peaks)
     )
-    for worker in workers:
-        worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    stop_workers(started, timeout=20)
 
 
 # --- one run -------------------------------------------------------------------------------

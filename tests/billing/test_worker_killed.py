@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,7 @@ from tests import seeding
 from tests.billing import invariants
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY
 from tests.databases import create_database, drop_database
-from tests.workers import replay_stalled_jobs
+from tests.workers import replay_stalled_jobs, start_worker, stop_workers
 
 SUBSCRIPTIONS = 2_000
 TENANTS = 2  # seeding.TENANT_PROFILES: IN (LUT), DE
@@ -128,21 +127,9 @@ def run(cluster_url: str, worker_id: str) -> Iterator[Run]:
 
 
 def _worker(run: Run, data_dir: Path, concurrency: int) -> subprocess.Popen[bytes]:
-    """A real worker process, configured like production: through the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HISAAB_")}
-    env.update(
-        HISAAB_DATABASE_URL=run.owner_url.render_as_string(hide_password=False),
-        HISAAB_SECRET_KEYS=SECRET_KEY,
-        HISAAB_DATA_DIR=str(data_dir),
-        HISAAB_WORKER_CONCURRENCY=str(concurrency),
-        HISAAB_LOG_LEVEL="warning",
+    return start_worker(
+        run.owner_url, QUEUES, data_dir, secret_key=SECRET_KEY, concurrency=concurrency
     )
-    command = [sys.executable, "-m", "hisaab", "worker"]
-    for name in QUEUES:
-        command += ["--queue", name]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "worker.log").open("wb") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _alive(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -159,18 +146,6 @@ def _batch_failures(logs: Path) -> list[str]:
                 exception = json.loads(line).get("exception", "")
                 found.append(f"{path.parent.name}: {exception.strip().splitlines()[-1]}")
     return found
-
-
-def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def _seed(run: Run) -> tuple[datetime, int]:
@@ -218,7 +193,7 @@ def _restart(run: Run, due_at: datetime, data_dir: Path, deadline: float) -> int
                 run.fan_out()
             time.sleep(0.1)
     finally:
-        _stop(workers)
+        stop_workers(workers)
     return replayed
 
 

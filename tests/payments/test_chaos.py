@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from hisaab.settings import Settings, database_urls
 from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, SECRET_KEY
 from tests.databases import create_database, drop_database
 from tests.payments.fakes import FakeStripe, Recorded, Reply, serve
-from tests.workers import replay_stalled_jobs
+from tests.workers import replay_stalled_jobs, start_worker, stop_workers
 
 INVOICES = 40
 pytestmark = pytest.mark.xdist_group("chaos")
@@ -65,20 +64,13 @@ def chaos_db(cluster_url: str, worker_id: str) -> Iterator[tuple[URL, URL, Datab
 
 
 def _worker(owner_url: URL, stripe: FakeStripe, data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HISAAB_")}
-    env.update(
-        HISAAB_DATABASE_URL=owner_url.render_as_string(hide_password=False),
-        HISAAB_SECRET_KEYS=SECRET_KEY,
-        HISAAB_STRIPE_API_BASE=stripe.url,
-        HISAAB_DATA_DIR=str(data_dir),
-        HISAAB_WORKER_CONCURRENCY="3",
-        HISAAB_LOG_LEVEL="warning",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "hisaab", "worker", "--queue", "payments"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    return start_worker(
+        owner_url,
+        ["payments"],
+        data_dir,
+        secret_key=SECRET_KEY,
+        concurrency=3,
+        env={"HISAAB_STRIPE_API_BASE": stripe.url},
     )
 
 
@@ -196,10 +188,7 @@ def test_two_workers_one_killed_every_invoice_charged_once(
         try:
             _drain(database, tenant_id, deadline)
         finally:
-            for process in (second, third):
-                process.send_signal(signal.SIGTERM)
-            for process in (second, third):
-                process.wait(timeout=20)
+            stop_workers([second, third])
         with database.transaction(tenant_id) as session:
             stuck = session.execute(
                 text(
