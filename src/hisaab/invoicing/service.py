@@ -224,7 +224,9 @@ def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) 
     for item in pending:
         item.invoice_id = invoice.id
     events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
-    _finalize(session, tenant, invoice, lines, now, draft.days_until_due)
+    number = assign_number(session, tenant, "invoice", invoice.test_clock_id, now)
+    _seal(invoice, number, now, draft.days_until_due)
+    _finalize(session, tenant, invoice, lines, now)
     return invoice
 
 
@@ -260,9 +262,9 @@ def issue_many(
     for invoice, items in billed_items:
         for item in items:
             item.invoice_id = invoice.id
-    for (invoice, lines), draft, number in zip(built, drafts, numbers, strict=True):
+    for invoice, lines in built:
         may_spend = (invoice.customer_id, invoice.currency) in with_credit
-        _finalize(session, tenant, invoice, lines, now, draft.days_until_due, number, may_spend)
+        _finalize(session, tenant, invoice, lines, now, may_spend)
     return [invoice for invoice, _ in built]
 
 
@@ -445,23 +447,13 @@ def _finalize(
     invoice: Invoice,
     lines: Sequence[InvoiceLine],
     now: datetime,
-    days_until_due: int | None,
-    number: tuple[str, str] | None = None,
     may_spend_credit: bool = True,
 ) -> None:
-    """Number, date and settle what credit can; from here on the document never changes.
-    `number`: one already taken for it; `may_spend_credit` False: the caller knows the
-    customer has no credit balance."""
-    _seal(
-        invoice,
-        number or assign_number(session, tenant, "invoice", invoice.test_clock_id, now),
-        now,
-        days_until_due,
-    )
+    """Settle what credit can on a sealed invoice, post it, announce it and collect it; from here
+    on the document never changes. `may_spend_credit` False: the caller knows the customer has
+    no credit balance."""
     _apply_credit(session, invoice, now, may_spend_credit)
-    invoice.amount_paid = 0
     invoice.amount_remaining = invoice.amount_due
-    invoice.status = "open"
     if not bulk.collecting(session):
         session.flush()
     ledger.invoice_finalized(session, invoice, lines, now)
@@ -475,8 +467,8 @@ def _finalize(
 def _seal(
     invoice: Invoice, number: tuple[str, str], now: datetime, days_until_due: int | None
 ) -> None:
-    """What finalizing sets without asking the database: number, dates, status (credit, which
-    needs the database, may change the amounts after)."""
+    """What finalizing sets without asking the database: number, dates, status (`_finalize`
+    then applies credit, which may change the amounts)."""
     invoice.series, invoice.number = number
     invoice.status = "open"
     invoice.issued_at = now

@@ -191,7 +191,7 @@ def _issue(
     period: tuple[datetime, datetime] | None,
     now: datetime,
 ) -> Invoice | None:
-    """Issue the invoice now, or, in the billing run's batch (`_collect_drafts`), leave its
+    """Issue the invoice now, or, in the billing run's batch (`_catch_up_many`), leave its
     draft for `invoicing.issue_many` (None: the invoice exists once the batch is issued)."""
     draft = _draft(session, subscription, reason, lines, period)
     collected: list[invoicing.InvoiceDraft] | None = session.info.get(_DRAFTS)
