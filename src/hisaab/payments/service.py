@@ -331,12 +331,7 @@ def start_checkout(
                 idempotency_key=attempt.idempotency_key,
                 description=f"Invoice {invoice.number}",
                 return_url=return_url,
-                metadata={
-                    "hisaab_tenant_id": invoice.tenant_id,
-                    "hisaab_invoice_id": invoice.id,
-                    "hisaab_payment_id": attempt.id,
-                    "invoice_number": invoice.number or "",
-                },
+                metadata=_gateway_metadata(invoice, attempt),
                 customer_name=customer.name,
                 customer_email=customer.email or None,
             )
@@ -530,16 +525,21 @@ def _prepare(session: Session, invoice: Invoice, attempt: PaymentAttempt) -> _Ch
         idempotency_key=attempt.idempotency_key,
         off_session=attempt.off_session,
         description=f"Invoice {invoice.number}",
-        metadata={
-            "hisaab_tenant_id": invoice.tenant_id,
-            "hisaab_invoice_id": invoice.id,
-            "hisaab_payment_id": attempt.id,
-            "invoice_number": invoice.number or "",
-        },
+        metadata=_gateway_metadata(invoice, attempt),
         customer_email=customer.email,
         customer_phone=customer.phone,
     )
     return _Charge(gateway, request, attach=gateway.name != "sandbox")
+
+
+def _gateway_metadata(invoice: Invoice, attempt: PaymentAttempt) -> dict[str, str]:
+    """What the gateway keeps with a charge or link, so its dashboard and webhooks lead back."""
+    return {
+        "hisaab_tenant_id": invoice.tenant_id,
+        "hisaab_invoice_id": invoice.id,
+        "hisaab_payment_id": attempt.id,
+        "invoice_number": invoice.number or "",
+    }
 
 
 def _send(prepared: _Charge | ChargeResult) -> ChargeResult:
