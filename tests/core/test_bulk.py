@@ -249,3 +249,26 @@ def test_memo_answers_once_inside_a_memoizing_block_or_a_batch(
             assert bulk.memo(session, "k", compute) == 4
         assert bulk.memo(session, "k", compute) == 5, "the block's answers end with it"
         assert not bulk.collecting(session)
+
+
+def test_collected_items_are_written_once_after_the_rows(
+    database: Database, tenant: TenantHandle
+) -> None:
+    written: list[tuple[list[int], int]] = []
+    row = _event(tenant.id, {"object": {}}, datetime.now(UTC))
+
+    def write(session: Any, items: list[int]) -> None:
+        stored = session.scalar(select(func.count()).where(Event.id == row["id"]))
+        written.append((list(items), stored))
+
+    with database.transaction(tenant.id) as session:
+        with pytest.raises(RuntimeError, match="needs a bulk batch"):
+            bulk.collect(session, "k", write)
+        with bulk.batch(session):
+            bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+            bulk.collect(session, "k", write).append(1)
+            bulk.collect(session, "k", write).append(2)
+            assert written == []
+        with bulk.batch(session):  # a new batch, a new list
+            bulk.collect(session, "k", write).append(3)
+    assert written == [([1, 2], 1), ([3], 1)]

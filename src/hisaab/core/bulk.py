@@ -3,7 +3,7 @@
 The billing run handles hundreds of subscriptions in one transaction (issue 6). Written one by
 one, every invoice would cost a dozen round trips for its events, emails, webhook deliveries,
 jobs and journal lines. Inside `batch(session)` the write primitives of those append-only tables
-(`insert_row`, `insert_rows`, and `jobs.queue.enqueue` through `at_end`) collect their rows
+(`insert_row`, `insert_rows`, and `jobs.queue.enqueue` through `collect`) collect their rows
 instead, and the batch's end sends each table's rows as one INSERT, in the order the
 tables were first written to, so a row always follows the rows its foreign keys point at.
 Outside a batch they write at once, as before.
@@ -46,6 +46,7 @@ class _Batch:
         default_factory=dict
     )
     after: list[Callable[[Session], None]] = field(default_factory=list)
+    collected: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,12 +169,18 @@ def add_new(session: Session, objects: Sequence[Any]) -> None:
         session.add(obj)
 
 
-def at_end(session: Session, write: Callable[[Session], None]) -> None:
-    """Run `write` when the batch's rows are written, after them (call inside a batch)."""
+def collect(session: Session, key: str, write: Callable[[Session, list[Any]], None]) -> list[Any]:
+    """The batch's list under `key`, handed to `write` once the batch's rows are written (after
+    them): for writes that are not rows of a table, such as jobs, which go through
+    procrastinate's own function (call inside a batch)."""
     current = _current(session)
     if current is None:
-        raise RuntimeError("at_end needs a bulk batch")
-    current.after.append(write)
+        raise RuntimeError("collect needs a bulk batch")
+    if key not in current.collected:
+        items: list[Any] = []
+        current.collected[key] = items
+        current.after.append(lambda s: write(s, items))
+    return current.collected[key]
 
 
 def keep(session: Session, objects: Sequence[object]) -> None:
@@ -227,6 +234,7 @@ def flush(session: Session) -> None:
                 statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
                 session.execute(statement, list(rows[start : start + CHUNK]))
         after, current.after = current.after, []
+        current.collected = {}  # what is collected from here on is written by the next round
         for write in after:
             write(session)
 

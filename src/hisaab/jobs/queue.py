@@ -56,8 +56,8 @@ def enqueue(
     ids are not known before: None).
     """
     if queueing_lock is None and bulk.collecting(session):
-        rows = bulk.memo(session, _DEFERRED, lambda: _deferred_rows(session))
-        rows.append((queue, task_name, json.dumps(args), scheduled_at))
+        jobs = bulk.collect(session, _DEFERRED, _defer_many)
+        jobs.append((queue, task_name, json.dumps(args), scheduled_at))
         return None
     statement = text(
         "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock, "
@@ -77,12 +77,6 @@ def enqueue(
             return int(session.execute(statement, params).scalar_one())
     except IntegrityError:
         return None
-
-
-def _deferred_rows(session: Session) -> list[tuple[str, str, str, datetime | None]]:
-    rows: list[tuple[str, str, str, datetime | None]] = []
-    bulk.at_end(session, lambda s: _defer_many(s, rows))
-    return rows
 
 
 def _defer_many(session: Session, rows: list[tuple[str, str, str, datetime | None]]) -> None:
