@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hisaab.audit.models import AuditEntry
+from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
-
-_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 def add(session: Session, entry: AuditEntry) -> None:
@@ -21,7 +20,7 @@ def add(session: Session, entry: AuditEntry) -> None:
 def insert_entry(session: Session, values: dict[str, Any]) -> None:
     """One entry, written at once: a plain INSERT, without the ORM's unit of work (the log is
     written on every mutating call and never read back in the same transaction)."""
-    session.execute(_INSERT, values)
+    bulk.insert_row(session, cast(Table, AuditEntry.__table__), values)
 
 
 def list_entries(session: Session, page: PageRequest) -> Slice[AuditEntry]:

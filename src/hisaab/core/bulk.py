@@ -155,14 +155,15 @@ def add_new(session: Session, objects: Sequence[Any]) -> None:
     if not objects:
         return
     mapper = sa_inspect(type(objects[0]))
-    names = [attribute.key for attribute in mapper.column_attrs]
+    # (attribute, column): an attribute may be named apart from its column (`metadata_`).
+    names = [(attribute.key, attribute.columns[0].key) for attribute in mapper.column_attrs]
     rows = []
     for obj in objects:
         values = obj.__dict__
-        for name in names:
-            if name not in values:
-                setattr(obj, name, None)
-        rows.append({name: values[name] for name in names})
+        for attribute, _ in names:
+            if attribute not in values:
+                setattr(obj, attribute, None)
+        rows.append({column: values[attribute] for attribute, column in names})
     _insert_columns(session, mapper.local_table, rows)
     for obj in objects:
         make_transient_to_detached(obj)

@@ -4,12 +4,12 @@ caller's tenant."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.core.queries import any_of
 from hisaab.customers.models import Customer, PaymentMethod
@@ -30,18 +30,10 @@ def add(session: Session, obj: Customer | PaymentMethod) -> None:
     session.flush()
 
 
-_CUSTOMERS = cast(Table, Customer.__table__)
-_INSERT_CUSTOMER = insert(_CUSTOMERS)
-
-
 def insert_customer(session: Session, customer: Customer) -> None:
-    """Write a new customer in one plain INSERT, without the ORM's unit of work: nothing in the
-    creating transaction reads it back, and `customer` stays a detached value the caller
-    presents (a later `get_customer` in the transaction reads the row like any other)."""
-    session.execute(
-        _INSERT_CUSTOMER,
-        {column.key: getattr(customer, attribute) for attribute, column in _CUSTOMER_COLUMNS},
-    )
+    """Write a new customer at once in one statement, without the ORM's unit of work (it is
+    then an ordinary persistent object of the session)."""
+    bulk.add_new(session, [customer])
 
 
 def flush(session: Session) -> None:
@@ -110,10 +102,3 @@ def list_payment_methods(
         PaymentMethod.customer_id == customer_id, PaymentMethod.detached_at.is_(None)
     )
     return fetch_page(session, statement, PaymentMethod.id, page)
-
-
-# (attribute, column) of every mapped column: `metadata_` is the `metadata` column.
-_CUSTOMER_COLUMNS = [
-    (attribute.key, _CUSTOMERS.c[attribute.columns[0].key])
-    for attribute in Customer.__mapper__.column_attrs
-]
