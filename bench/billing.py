@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
@@ -213,6 +214,56 @@ def _report_batches(conn: Connection) -> None:
     )
 
 
+# --- CPU ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds so far of the billing processes and of the PostgreSQL backends serving the
+    scratch database, by pid: what a run costs whatever else the machine is doing (wall-clock
+    figures are only meaningful on a quiet machine; these are meaningful on any)."""
+
+    billing: dict[int, float]
+    postgres: dict[int, float]
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    used = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used[pid] = times.user + times.system
+    return used
+
+
+def _read_cpu(scratch: Scratch, billing_pids: list[int]) -> CpuReading:
+    with _owner(scratch) as conn:
+        backends = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": scratch.name},
+        ).scalars()
+        return CpuReading(_cpu_of(billing_pids), _cpu_of(list(backends)))
+
+
+def _report_cpu(before: CpuReading, after: CpuReading, n: int) -> None:
+    """A backend that started during the run counts whole; one that ended during it is lost
+    (the pools keep theirs open, so none should)."""
+
+    def spent(first: dict[int, float], last: dict[int, float]) -> float:
+        return sum(seconds - first.get(pid, 0.0) for pid, seconds in last.items())
+
+    billing_ms = spent(before.billing, after.billing) * 1000 / n
+    postgres_ms = spent(before.postgres, after.postgres) * 1000 / n
+    print(
+        f"  CPU per subscription   {billing_ms:.2f} ms billing + {postgres_ms:.2f} ms PostgreSQL"
+        f" (2 cores: at most {2000 / (billing_ms + postgres_ms):,.0f}/s)"
+    )
+
+
 # --- workers -------------------------------------------------------------------------------
 
 
@@ -309,9 +360,12 @@ def run_workers(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
         workers = _start_workers(scratch, args, QUEUES, data_dir)
         try:
             _wait_ready(scratch, workers)
+            pids = [worker.pid for worker in workers]
+            cpu_before = _read_cpu(scratch, pids)
             started_at = datetime.now(UTC)
             _fan_out(scratch)
             seconds = _wait_done(scratch, workers, due_at, n)
+            _report_cpu(cpu_before, _read_cpu(scratch, pids), n)
         finally:
             _stop_workers(workers)
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -329,11 +383,13 @@ def run_in_process(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
         due_at = datetime.now(UTC)
         _seed(scratch, n, due_at)
         collector.tune()  # as `hisaab worker` does
+        cpu_before = _read_cpu(scratch, [os.getpid()])
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         for tenant in scratch.tenants:
             billing.run_tenant(scratch.database, tenant.id, 0)
         seconds = time.perf_counter() - started
+        _report_cpu(cpu_before, _read_cpu(scratch, [os.getpid()]), n)
         with _owner(scratch) as conn:
             _report_outcome(conn, started_at, seconds)
             _report_batches(conn)

@@ -90,6 +90,8 @@ def test_body_encodes_the_millisecond_clock(monkeypatch: pytest.MonkeyPatch) -> 
         ("cus", f" cus_{VALID_BODY}", False),
         ("cus", f"cus_{VALID_BODY} ", False),
         ("cus", f"cus_{VALID_BODY[:-1]}\n", False),
+        ("cus", f"cus_{VALID_BODY}\n", False),  # a trailing newline after a whole body
+        ("cus", f"cus_{VALID_BODY[:-1]}\x00", False),
         ("cus", f"cus_{VALID_BODY[:-1]}٣", False),  # a non-ASCII digit
     ],
 )

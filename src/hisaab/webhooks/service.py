@@ -7,10 +7,10 @@ the caller's transaction, so an event exists exactly when its change committed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import pydantic_core
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -39,19 +39,44 @@ class EventRecord(Protocol):
     def created_at(self) -> datetime: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Emitted:
     """An event as `emit` writes it: a plain row, not an ORM object (a billing run emits
-    thousands, and nothing changes them after)."""
+    thousands, and nothing changes them after).
 
-    tenant_id: str
-    id: str
-    type: str
-    object_id: str
-    data: dict[str, Any]
-    created_at: datetime
-    # `data` serialized, for a bulk batch to write as it is.
-    data_json: str | None = None
+    Inside a bulk batch the object is serialized once, to JSON, which is what the batch writes;
+    `data` is parsed back from it only for a handler that reads it (most events have none that
+    does). Outside one, `data` is built directly for the ORM row.
+    """
+
+    __slots__ = ("_data", "created_at", "data_json", "id", "object_id", "tenant_id", "type")
+
+    def __init__(
+        self,
+        tenant_id: str,
+        event_id: str,
+        event_type: str,
+        object_id: str,
+        created_at: datetime,
+        *,
+        data: dict[str, Any] | None = None,
+        data_json: str | None = None,
+    ) -> None:
+        if (data is None) == (data_json is None):
+            raise ValueError("an event needs its data either as a dict or as JSON")
+        self.tenant_id = tenant_id
+        self.id = event_id
+        self.type = event_type
+        self.object_id = object_id
+        self.created_at = created_at
+        self.data_json = data_json
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self.data_json is not None
+            self._data = pydantic_core.from_json(self.data_json)
+        return self._data
 
 
 EVENT_TYPES = (
@@ -93,16 +118,13 @@ def emit(
     """Record that `obj` (its API representation, as the API shows it now) changed."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    payload: dict[str, Any] = obj.model_dump(mode="json")
-    event = Emitted(
-        tenant_id=tenant_id,
-        id=new_id("evt"),
-        type=event_type,
-        object_id=str(payload.get("id", "")),
-        data={"object": payload},
-        created_at=now,
-        data_json=f'{{"object": {obj.model_dump_json()}}}' if bulk.collecting(session) else None,
-    )
+    object_id = str(getattr(obj, "id", ""))
+    if bulk.collecting(session):
+        data_json = f'{{"object": {obj.model_dump_json()}}}'
+        event = Emitted(tenant_id, new_id("evt"), event_type, object_id, now, data_json=data_json)
+    else:
+        data = {"object": obj.model_dump(mode="json")}
+        event = Emitted(tenant_id, new_id("evt"), event_type, object_id, now, data=data)
     repository.add(session, event)
     dispatch(session, event)
     return event
