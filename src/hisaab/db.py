@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+import pydantic_core
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
@@ -48,6 +49,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             connect_args={"application_name": "hisaab"},
+            json_serializer=json_dumps,
         )
         return cls(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
@@ -97,6 +99,15 @@ class Database:
             raise
         finally:
             session.close()
+
+
+def json_dumps(value: object) -> bytes:
+    """JSON(B) column values as psycopg sends them: pydantic's Rust encoder instead of the
+    standard library's, several times faster (a billing batch writes thousands of customer
+    snapshots and tax lines: json.dumps was ~2% of its CPU). NaN and infinities stay the bare
+    constants the standard library writes, which PostgreSQL refuses, rather than silently
+    becoming null."""
+    return pydantic_core.to_json(value, inf_nan_mode="constants")
 
 
 def bind_scope(session: Session, scope: str) -> None:
