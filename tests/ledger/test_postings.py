@@ -3,12 +3,15 @@ entries of a document, and `verify` agreeing with the documents after each flow.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
 
 import hisaab.jobs.tasks  # noqa: F401  (registers the due work: renewals, revenue recognition)
 from tests.conftest import TenantHandle
+from tests.databases import libpq
 from tests.e2e.billing import Billing
 from tests.ledger.books import (
     BAD_DEBT,
@@ -337,4 +340,27 @@ def test_credit_notes_post_to_sales_returns_and_where_the_money_went(
         CGST: 0,
         SGST: 0,
     }
+    assert_verified(test_db.owner_url, billing.tenant.id)
+
+
+def test_a_period_already_over_when_invoiced_is_recognised_with_the_invoice(
+    billing: Billing, test_db: Any
+) -> None:
+    """A request that catches a subscription up (no scheduler ran) invoices February on March
+    5th: February is earned already, so its revenue is posted with the invoice, while March's
+    waits for its month to end (and January's for the recognition work, which did not run)."""
+    clock = billing.clock(APRIL_1)
+    sub = billing.subscribe(billing.customer(clock), billing.plan("pro", PRO))
+    with psycopg.connect(libpq(test_db.owner_url), autocommit=True) as owner:
+        # The clock has reached June 5th, and no scheduler has done its due work yet.
+        owner.execute(
+            "UPDATE test_clocks SET frozen_time = %(t)s, reached_time = %(t)s WHERE id = %(id)s",
+            {"t": datetime(2026, 6, 5, tzinfo=UTC), "id": clock},
+        )
+    invoiced = billing.post("/v1/invoices/generate", {"subscription_id": sub["id"]}, 201)["data"]
+    assert [i["period_start"] for i in invoiced] == [MAY_1, JUNE_1]
+    may, june = (i["id"] for i in invoiced)
+    assert [e["kind"] for e in entries(billing, may)] == ["invoice_finalized", "revenue_recognized"]
+    assert [e["kind"] for e in entries(billing, june)] == ["invoice_finalized"]
+    assert trial_balance(billing, clock)[REVENUE] == PRO
     assert_verified(test_db.owner_url, billing.tenant.id)

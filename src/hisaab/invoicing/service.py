@@ -134,8 +134,22 @@ def _presentation_key(ids: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
 def _presentation(
     session: Session, ids: Sequence[str]
 ) -> tuple[dict[str, list[InvoiceLine]], dict[str, int]]:
-    """What `present` reads besides the invoice: its lines, and what credit notes took off."""
-    return repository.lines_of(session, ids), repository.credited_totals(session, ids)
+    """What `present` reads besides the invoice: its lines, and what credit notes took off.
+    Lines `issue` wrote in this `memoizing` block are not read back: a finalized invoice's lines
+    never change."""
+    issued = {i: bulk.memo(session, _issued_key(i), _unknown_lines) for i in ids}
+    unknown = [i for i, lines in issued.items() if lines is None]
+    read = repository.lines_of(session, unknown) if unknown else {}
+    lines = {i: known for i, known in issued.items() if known is not None}
+    return {**lines, **read}, repository.credited_totals(session, ids)
+
+
+def _issued_key(invoice_id: str) -> tuple[str, str]:
+    return ("issued_lines", invoice_id)
+
+
+def _unknown_lines() -> list[InvoiceLine] | None:
+    return None
 
 
 # The fields of the API's invoice the model holds as they are (the rest are built below).
@@ -213,19 +227,32 @@ def _as_line(item: PendingItem) -> LineDraft:
 # --- issuing -------------------------------------------------------------------------------
 
 
-def issue(session: Session, tenant_id: str, draft: InvoiceDraft, now: datetime) -> Invoice:
-    """Bill the draft's lines and every pending item of its subscription, then finalize.
+def issue(
+    session: Session,
+    tenant_id: str,
+    draft: InvoiceDraft,
+    now: datetime,
+    *,
+    pending: Sequence[PendingItem] | None = None,
+) -> Invoice:
+    """Bill the draft's lines and every pending item of its subscription, then finalize;
+    `pending`: those items when the caller knows them (a new subscription has none).
 
     The caller holds the subscription's row lock; a second invoice for the same period is still
     impossible because the database refuses it (uq_invoices_subscription_period).
     """
-    tenant, invoice, lines, pending = _build(session, tenant_id, draft, now)
-    repository.add(session, invoice, *lines)
-    for item in pending:
-        item.invoice_id = invoice.id
+    tenant, invoice, lines, items = _build(session, tenant_id, draft, now, pending)
+    # `invoice.created` shows the draft; the row is written once, already numbered and open
+    # (as `issue_many` does), instead of inserted as a draft and then updated.
     events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
     number = assign_number(session, tenant, "invoice", invoice.test_clock_id, now)
     _seal(invoice, number, now, draft.days_until_due)
+    session.flush()  # what the invoice's row points at (its subscription) first
+    bulk.add_new(session, [invoice])
+    bulk.add_new(session, lines)
+    bulk.remember(session, _issued_key(invoice.id), lines)
+    for item in items:
+        item.invoice_id = invoice.id
     _finalize(session, tenant, invoice, lines, now)
     return invoice
 

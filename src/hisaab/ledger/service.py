@@ -174,6 +174,14 @@ def invoice_finalized(
     )
     _post_invoice(session, invoice, "invoice_finalized", postings, now)
     zone = ZoneInfo(tenants.get_tenant(session, invoice.tenant_id).timezone)
+    pieces = [
+        (line, piece)
+        for line in lines
+        for piece in entries.recognition_schedule(
+            line.taxable_amount, line.period_start, line.period_end, zone, now
+        )
+        if piece.amount != 0
+    ]
     repository.add_slices(
         session,
         [
@@ -191,15 +199,13 @@ def invoice_finalized(
                 "status": "pending",
                 "entry_id": None,
             }
-            for line in lines
-            for piece in entries.recognition_schedule(
-                line.taxable_amount, line.period_start, line.period_end, zone, now
-            )
-            if piece.amount != 0
+            for line, piece in pieces
         ],
     )
     if bulk.collecting(session):
         return  # the slices are not written yet: the recognition work takes what is due
+    if all(piece.recognize_at > now for _, piece in pieces):
+        return  # the invoice has no other slices, so none is due (a period billed in advance)
     due = repository.claim_due_slices(
         session, invoice.test_clock_id, now, RECOGNITION_BATCH, invoice_id=invoice.id
     )

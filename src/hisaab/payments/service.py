@@ -176,6 +176,8 @@ def _schedule(
 ) -> PaymentAttempt:
     """A new try for what the invoice still owes, with the customer's default method now."""
     method = customers.default_payment_method(session, invoice.tenant_id, invoice.customer_id)
+    if requested and method is not None:
+        bulk.keep(session, [method])  # charged after the request's commit: not read again
     attempt = _new_attempt(
         session,
         invoice,
@@ -355,9 +357,16 @@ def collect_requested(session: Session) -> None:
         return
     checkpoint(session)
     session.info.pop(_CREATED, None)
+    with events.holding(session):
+        _run_requested(session, requested)
+
+
+def _run_requested(session: Session, requested: list[tuple[str, str]]) -> None:
     for tenant_id, invoice_id in dict.fromkeys(requested):
-        invoice = invoicing.get(session, tenant_id, invoice_id)
-        run_invoice(session, tenant_id, invoice_id, invoicing.customer_now(session, invoice))
+        # Locked first, then its clock asked (the invoice as read under the lock is the one
+        # that counts; the request holds no reference to the one it issued).
+        invoice = invoicing.get(session, tenant_id, invoice_id, for_update=True)
+        _run_due(session, invoice, invoicing.customer_now(session, invoice))
 
 
 # --- running -------------------------------------------------------------------------------
@@ -366,11 +375,22 @@ def collect_requested(session: Session) -> None:
 def run_invoice(session: Session, tenant_id: str, invoice_id: str, now: datetime) -> int:
     """Run the invoice's due tries, oldest first, holding its lock (see the module docstring)."""
     invoice = invoicing.get(session, tenant_id, invoice_id, for_update=True)
+    return _run_due(session, invoice, now)
+
+
+def _run_due(session: Session, invoice: Invoice, now: datetime) -> int:
+    """The due tries of the locked invoice, and those they schedule for at once. Only a try
+    made meanwhile can be due after a round (the lock keeps others from adding any): without
+    one, the invoice is not asked again."""
+    created: set[str] = session.info.setdefault(_CREATED, set())
     done = 0
-    while due := repository.due_attempts(session, invoice_id, now):
+    while due := repository.due_attempts(session, invoice.id, now):
+        before = len(created)
         for attempt in due:
             _run(session, invoice, attempt, now)
             done += 1
+        if len(created) == before:
+            break
     return done
 
 

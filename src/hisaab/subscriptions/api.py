@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from hisaab.core import bulk
 from hisaab.core.http import AUTH, SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.pagination import Page, PageRequestDep, page_of
 from hisaab.core.schemas import QueryText
@@ -29,9 +30,13 @@ SubscriptionPath = Path(max_length=64, description="A subscription id `sub_…`.
 def create_subscription(
     body: SubscriptionCreate, session: SessionDep, tenant_id: TenantIdDep
 ) -> SubscriptionOut:
-    """Subscribe a customer; without a trial the first period is invoiced at once."""
-    subscription = service.create(session, tenant_id, body)
-    payments.collect_requested(session)
+    """Subscribe a customer; without a trial the first period is invoiced at once.
+
+    The charge after the mid-request commit reads the same tenant, endpoints, customer and
+    payment method as the invoice did: one `memoizing` block over both reads them once."""
+    with bulk.memoizing(session):
+        subscription = service.create(session, tenant_id, body)
+        payments.collect_requested(session)
     return service.present(subscription)
 
 

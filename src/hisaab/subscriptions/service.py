@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from hisaab.catalog import service as catalog
@@ -200,9 +201,14 @@ def _issue(
         collected.append(draft)
         subscription.latest_invoice_id = draft.invoice_id
         return None
-    invoice = invoicing.issue(session, subscription.tenant_id, draft, now)
-    subscription.latest_invoice_id = invoice.id
-    return invoice
+    # The subscription's new state is complete before the invoice is written: a subscription
+    # not yet in the database (being created) is then inserted once, as it is, and owes no
+    # pending items (they point at its row).
+    draft = replace(draft, invoice_id=new_id("in"))
+    subscription.latest_invoice_id = draft.invoice_id
+    _schedule(subscription)
+    new = sa_inspect(subscription).pending
+    return invoicing.issue(session, subscription.tenant_id, draft, now, pending=() if new else None)
 
 
 def _draft(
@@ -283,13 +289,15 @@ def _begin_cycle(
 
 def create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscription:
     """The subscription, started (its first invoice issued and charged) if it starts now. The
-    tenant, plan, endpoints and ledger accounts it reads again and again are read once."""
-    with bulk.memoizing(session):
+    tenant, plan, endpoints and ledger accounts it reads again and again are read once, and
+    its events are written together."""
+    with bulk.memoizing(session), events.holding(session):
         return _create(session, tenant_id, data)
 
 
 def _create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscription:
     customer = customers.get_customer(session, tenant_id, data.customer_id)
+    bulk.keep(session, [customer])  # the first invoice's charge needs it after the commit too
     now = clocks.clock_for(session, tenant_id, customer.test_clock_id).now()
     terms = catalog.plan_terms(session, tenant_id, data.plan_id)
     if terms.archived:
@@ -338,7 +346,12 @@ def _create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subsc
         created_at=now,
         updated_at=now,
     )
-    repository.add(session, subscription)
+    # Not flushed here: the row is inserted once its first state is complete (with its first
+    # invoice, or by the event below), instead of inserted and then updated step by step. What
+    # `_start` reads (the tenant, for its timezone) is read before it joins the session, so
+    # that no query flushes it half-made.
+    _zone(session, tenant_id)
+    session.add(subscription)
     if start <= now:
         _start(session, subscription, start, now)
     _schedule(subscription)
