@@ -1,0 +1,113 @@
+"""Ledger accounts a process has seen committed are not inserted again, and one whose insert
+rolled back (the whole transaction, or only a savepoint) is: a journal line never points at an
+account that is not there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from hisaab.db import Database
+from hisaab.ledger import chart, repository
+from hisaab.ledger.models import LedgerAccount
+from tests.conftest import TenantHandle
+
+ACCOUNTS = [chart.TAX_PAYABLE["CGST"], chart.TAX_PAYABLE["SGST"]]
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def account_inserts(database: Database) -> Iterator[list[str]]:
+    """The INSERTs into ledger_accounts the database's engine sends."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement: str = args[2]
+        if statement.startswith("INSERT INTO ledger_accounts"):
+            sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(database.engine, "before_cursor_execute", record)
+
+
+def _ensure(session: Session, tenant_id: str, currency: str = "INR") -> None:
+    repository.ensure_accounts(session, tenant_id, currency, ACCOUNTS, NOW)
+
+
+def _stored(database: Database, tenant_id: str, currency: str = "INR") -> int:
+    with database.transaction(tenant_id) as session:
+        return session.scalar(
+            select(func.count()).where(
+                LedgerAccount.currency == currency,
+                LedgerAccount.code.in_([a.code for a in ACCOUNTS]),
+            )
+        ) or 0
+
+
+def test_committed_accounts_are_not_inserted_again(
+    database: Database, tenant: TenantHandle, account_inserts: list[str]
+) -> None:
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+        _ensure(session, tenant.id)  # same transaction: asked once
+    assert len(account_inserts) == 1
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+    assert len(account_inserts) == 1
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id, "EUR")  # another currency is other accounts
+    assert len(account_inserts) == 2
+    assert _stored(database, tenant.id) == 2
+    assert _stored(database, tenant.id, "EUR") == 2
+
+
+def test_a_rolled_back_insert_is_sent_again(
+    database: Database, tenant: TenantHandle, account_inserts: list[str]
+) -> None:
+    with pytest.raises(RuntimeError), database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+        raise RuntimeError("the batch fails")
+    assert _stored(database, tenant.id) == 0
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+    assert len(account_inserts) == 2
+    assert _stored(database, tenant.id) == 2
+
+
+def test_a_savepoint_rolled_back_forgets_its_accounts(
+    database: Database, tenant: TenantHandle, account_inserts: list[str]
+) -> None:
+    with database.transaction(tenant.id) as session:
+        savepoint = session.begin_nested()
+        _ensure(session, tenant.id)
+        savepoint.rollback()
+    assert _stored(database, tenant.id) == 0
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+    assert len(account_inserts) == 2
+    assert _stored(database, tenant.id) == 2
+
+
+def test_another_database_is_asked_for_its_own(
+    database: Database, tenant: TenantHandle, account_inserts: list[str], test_db: Any
+) -> None:
+    """What one engine learned is not taken for true on another (a new pool, a restored
+    database): the cache is per engine."""
+    with database.transaction(tenant.id) as session:
+        _ensure(session, tenant.id)
+    other = Database.connect(test_db.app_url, pool_size=1)
+    try:
+        with other.transaction(tenant.id) as session:
+            sent_before = len(account_inserts)
+            _ensure(session, tenant.id)
+            # The listener is on the first engine: look at the second's cache instead.
+            assert len(account_inserts) == sent_before
+        assert (tenant.id, "INR", ACCOUNTS[0].code) in repository._committed[other.engine]
+    finally:
+        other.dispose()
