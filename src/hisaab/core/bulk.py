@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ARRAY, Table, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 _KEY = "hisaab.bulk"
@@ -249,33 +250,51 @@ def _insert_columns(session: Session, table: Table, rows: Sequence[Mapping[str, 
     INSERT would; rows that leave a column out get its server default. Tables this cannot
     serve (array columns, which unnest would flatten; Python-side defaults) take the plain
     multi-row INSERT."""
-    if any(isinstance(c.type, ARRAY) or c.default is not None for c in table.columns):
+    if not _unnest_serves(table):
         session.execute(insert(table), list(rows))
         return
     connection = session.connection()
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row), []).append(row)
     for names, members in groups.items():
-        columns = [table.c[name] for name in names]
+        columns = [[row[name] for row in members] for name in names]
+        # A JSON column whose every value is already serialized goes as text, cast there.
+        as_text = tuple(all(isinstance(v, JsonText) for v in values) for values in columns)
+        sql, processors = _unnest_insert(table, names, as_text, connection.dialect)
         arrays = []
-        casts = []
-        for column in columns:
-            values = [row[column.name] for row in members]
-            sql_type = column.type.compile(dialect)
-            if values and all(isinstance(v, JsonText) for v in values):
-                arrays.append(values)
-                casts.append(f"%b::text[]::{sql_type}[]")
+        for given, text, process in zip(columns, as_text, processors, strict=True):
+            if text:
+                arrays.append(given)
                 continue
-            values = [json.loads(v) if isinstance(v, JsonText) else v for v in values]
-            process = column.type._cached_bind_processor(dialect)
+            values = [json.loads(v) if isinstance(v, JsonText) else v for v in given]
             arrays.append(values if process is None else [process(v) for v in values])
-            # %b: binary arrays, which psycopg builds without escaping each element.
-            casts.append(f"%b::{sql_type}[]")
-        connection.exec_driver_sql(
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"SELECT * FROM unnest({', '.join(casts)})",
-            tuple(arrays),
-        )
+        connection.exec_driver_sql(sql, tuple(arrays))
+
+
+@functools.cache
+def _unnest_serves(table: Table) -> bool:
+    return not any(isinstance(c.type, ARRAY) or c.default is not None for c in table.columns)
+
+
+@functools.cache
+def _unnest_insert(
+    table: Table, names: tuple[str, ...], as_text: tuple[bool, ...], dialect: Dialect
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The statement and the columns' bind processors, built once per table and column set (a
+    one-row insert, as a request makes, would otherwise spend more on compiling the column types
+    than on the insert)."""
+    quote = dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in names]
+    # %b: binary arrays, which psycopg builds without escaping each element.
+    casts = [
+        f"%b::text[]::{column.type.compile(dialect)}[]"
+        if text
+        else f"%b::{column.type.compile(dialect)}[]"
+        for column, text in zip(columns, as_text, strict=True)
+    ]
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT * FROM unnest({', '.join(casts)})"
+    )
+    return sql, tuple(column.type._cached_bind_processor(dialect) for column in columns)
