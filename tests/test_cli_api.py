@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import typer
+import uvicorn
 
 from hisaab import cli
 
@@ -97,3 +98,23 @@ def test_a_port_in_use_is_a_clear_error() -> None:
             cli._tcp_listener("127.0.0.1", taken.getsockname()[1], reuse_port=True)
     finally:
         taken.close()
+
+
+def test_the_api_runs_on_uvloop_and_parses_http_with_httptools() -> None:
+    """The C event loop and HTTP parser: asyncio's loop and h11 cost a good part of the CPU of
+    each request."""
+    loops: list[str] = []
+
+    async def main() -> None:
+        loops.append(type(asyncio.get_running_loop()).__module__)
+
+    cli._run(main())
+    assert loops == ["uvloop"]
+    assert cli._http_protocol() == "httptools"
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+        pass
+
+    config = uvicorn.Config(app, http=cli._http_protocol(), lifespan="off", log_config=None)
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
