@@ -89,3 +89,25 @@ def test_audit_log_cannot_be_altered_by_the_app_role(tenant: TenantHandle, datab
         database.transaction(tenant.id) as session,
     ):
         session.execute(text("DELETE FROM audit_log"))
+
+
+def test_each_request_counts_once_in_its_own_series(tenant: TenantHandle) -> None:
+    """The series of a (method, route, status) are looked up once and kept: each request still
+    counts in its own, and only there."""
+    from prometheus_client import REGISTRY
+
+    def count(status: str) -> float:
+        labels = {"method": "GET", "route": "/v1/tenant", "status": status}
+        return REGISTRY.get_sample_value("hisaab_http_requests_total", labels) or 0.0
+
+    def observed() -> float:
+        labels = {"method": "GET", "route": "/v1/tenant"}
+        return REGISTRY.get_sample_value("hisaab_http_request_duration_seconds_count", labels) or 0
+
+    ok, refused, timed = count("200"), count("401"), observed()
+    for _ in range(3):
+        tenant.http.get("/v1/tenant")
+    tenant.http.get("/v1/tenant", headers={"Authorization": "Bearer sk_nope"})
+    assert count("200") == ok + 3
+    assert count("401") == refused + 1
+    assert observed() == timed + 4

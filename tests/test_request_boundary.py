@@ -1,27 +1,31 @@
 """The request boundary's own paths (core/http.py, db.py): authentication binding the scope in
 its own round trip, a dead pooled connection replaced without failing the request, the endpoint,
-its response and the commit in one thread-pool hop, and FastAPI left to build the response
-where a route needs it."""
+its response and the commit in one thread-pool hop (authentication too, where the route depends
+on nothing but the boundary), and FastAPI left to build the response where a route needs it."""
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 import pytest
-from fastapi import APIRouter, FastAPI, Response
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from hisaab.app import create_app
-from hisaab.core import idempotency, problems
+from hisaab.core import http, idempotency, problems
 from hisaab.core.errors import HisaabError, conflict
 from hisaab.core.http import SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database
+from hisaab.observability import configure_logging
 from hisaab.tenants import service as tenants
 from tests.conftest import ADMIN_TOKEN, TenantHandle
 from tests.databases import libpq
@@ -196,6 +200,18 @@ def things(database: Database) -> FastAPI:
     return app
 
 
+@pytest.fixture
+def json_logs() -> Iterator[Any]:
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield read
+    structlog.reset_defaults()
+
+
 def _audit(tenant: TenantHandle) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = tenant.http.get("/v1/audit_log").json()["data"]
     return data
@@ -313,3 +329,103 @@ def test_the_base_currency_is_read_once_and_only_for_a_real_tenant(
     with database.transaction(ghost) as session, pytest.raises(HisaabError) as raised:
         tenants.base_currency(session, ghost)
     assert raised.value.status == 404
+
+
+# --- one hop for routes that depend only on the boundary ------------------------------------
+
+
+def _size() -> int:
+    return 5
+
+
+@router.post("/things/sized", status_code=201)
+def make_sized_thing(
+    session: SessionDep, size: Annotated[int, Depends(_size)], tenant_id: TenantIdDep
+) -> Thing:
+    session.execute(text("SELECT 1"))
+    return Thing(id=f"thing_{tenant_id}", size=size)
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the boundary sent to the thread pool, in order."""
+    sent: list[str] = []
+    real = http.run_in_threadpool
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(http, "run_in_threadpool", counting)
+    return sent
+
+
+def test_a_route_depending_only_on_the_boundary_takes_one_hop(
+    things: FastAPI, tenant: TenantHandle, hops: list[str]
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http_:
+        made = http_.post("/v1/things")
+        sized = http_.post("/v1/things/sized")
+    assert made.status_code == 201
+    assert made.json() == {"id": f"thing_{tenant.id}", "size": 3}
+    assert sized.json() == {"id": f"thing_{tenant.id}", "size": 5}
+    # Authentication, the endpoint and the commit in one hop; a dependency of its own makes
+    # the route authenticate first, in a hop before FastAPI solves it.
+    assert hops == ["_open_run_and_finish", "_open_and_claim", "_run_and_finish"]
+    paths = [e["path"] for e in _audit(tenant)]
+    assert "/v1/things" in paths
+    assert "/v1/things/sized" in paths
+
+
+def test_a_one_hop_route_still_answers_401_and_403_before_invalid_input(
+    tenant: TenantHandle, client: TestClient
+) -> None:
+    invalid = {"name": "No email"}
+    unknown = client.post(
+        "/v1/customers", json=invalid, headers={"Authorization": "Bearer sk_unknown"}
+    )
+    operator = client.post(
+        "/v1/customers", json=invalid, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    assert unknown.status_code == 401
+    assert operator.status_code == 403
+    assert operator.json()["code"] == "tenant_key_required"
+
+
+def test_invalid_input_on_a_one_hop_route_is_audited_with_the_tenant_in_the_log(
+    tenant: TenantHandle, json_logs: Any
+) -> None:
+    response = tenant.http.post("/v1/customers", json={"name": "No email"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+    entry = next(e for e in _audit(tenant) if e["path"] == "/v1/customers")
+    assert entry["status"] == 422
+    access = [e for e in json_logs() if e.get("event") == "request" and e["status"] == 422]
+    assert access[-1]["tenant_id"] == tenant.id
+
+
+def test_an_idempotency_key_answers_before_invalid_input_on_a_one_hop_route(
+    tenant: TenantHandle,
+) -> None:
+    body = {"name": "Keyed", "email": "k@example.test", "country": "IN", "state": "MH"}
+    headers = {"Idempotency-Key": "one-hop-1"}
+    first = tenant.http.post("/v1/customers", json=body, headers=headers)
+    reused = tenant.http.post("/v1/customers", json={"name": "Keyed"}, headers=headers)
+    replayed = tenant.http.post("/v1/customers", json=body, headers=headers)
+    assert first.status_code == 201
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert replayed.status_code == 201
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == first.json()
+
+
+def test_a_failing_one_hop_call_rolls_back_in_its_hop(
+    things: FastAPI, tenant: TenantHandle, hops: list[str]
+) -> None:
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http_:
+        response = http_.post("/v1/things/refused")
+    assert response.status_code == 409
+    assert hops == ["_open_run_and_finish"]
+    entry = next(e for e in _audit(tenant) if e["path"] == "/v1/things/refused")
+    assert entry["status"] == 409

@@ -68,25 +68,29 @@ def create_app(
     app.state.runtime = AppRuntime(db=database, admin_token=admin_token)
     problems.install(app)
     problems.document(app)
+    # Routers in the order of the traffic they take: FastAPI finds a request's route by trying
+    # the routers one after the other (each route of a router passed over costs a few
+    # microseconds: usage events, last, paid ~0.35 ms a call). No route of one router answers a
+    # path of another's (tests/test_routing.py), so the order changes nothing else.
     for router in (
         ops_api.router,
+        customers_api.router,
+        usage_api.router,
+        invoicing_api.router,
+        subscriptions_api.router,
+        payments_api.router,
+        inbound_api.router,
+        entitlements_api.router,
         tenants_api.operator_router,
         tenants_api.router,
         clocks_api.router,
-        customers_api.router,
         catalog_api.router,
-        subscriptions_api.router,
-        entitlements_api.router,
-        invoicing_api.router,
         credit_notes_api.router,
-        payments_api.router,
-        inbound_api.router,
         checkout_api.router,
         ledger_api.router,
         audit_api.router,
         webhooks_api.router,
         webhooks_api.endpoints_router,
-        usage_api.router,
     ):
         app.include_router(router)
     # Requests emit events; each enabled endpoint taking one gets a delivery in the same tx.

@@ -79,6 +79,35 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     )
 
 
+# The metric series of each (method, route, status) seen, looked up once: resolving the labels
+# costs more than counting. Bounded, since the method is whatever the client sent.
+_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+_MAX_SERIES = 2_000
+
+
+def _series(method: str, template: str, status: int) -> tuple[Counter, Histogram]:
+    key = (method, template, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = (REQUESTS.labels(method, template, str(status)), LATENCY.labels(method, template))
+        if len(_SERIES) < _MAX_SERIES:
+            _SERIES[key] = found
+    return found
+
+
+def _request_id_and_length(scope: Scope) -> tuple[str, str]:
+    """The `X-Request-Id` and `Content-Length` headers ("" when absent), without decoding the
+    others."""
+    incoming = declared = ""
+    for name, value in scope["headers"]:
+        lowered = name.lower()
+        if lowered == b"x-request-id":
+            incoming = value.decode("latin-1")
+        elif lowered == b"content-length":
+            declared = value.decode("latin-1")
+    return incoming, declared
+
+
 class RequestContextMiddleware:
     """Request id (kept from `X-Request-Id` when sane), access log line, metrics, body limit."""
 
@@ -90,8 +119,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        incoming = headers.get("x-request-id", "")
+        incoming, declared = _request_id_and_length(scope)
         request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
@@ -99,7 +127,6 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
 
-        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send, request_id)
             self._observe(scope, 413, started)
@@ -150,8 +177,9 @@ class RequestContextMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
-        REQUESTS.labels(scope["method"], template, str(status)).inc()
-        LATENCY.labels(scope["method"], template).observe(elapsed)
+        count, latency = _series(scope["method"], template, status)
+        count.inc()
+        latency.observe(elapsed)
         access_log.info(
             "request",
             method=scope["method"],

@@ -42,12 +42,15 @@ def _ensure(session: Session, tenant_id: str, currency: str = "INR") -> None:
 
 def _stored(database: Database, tenant_id: str, currency: str = "INR") -> int:
     with database.transaction(tenant_id) as session:
-        return session.scalar(
-            select(func.count()).where(
-                LedgerAccount.currency == currency,
-                LedgerAccount.code.in_([a.code for a in ACCOUNTS]),
+        return (
+            session.scalar(
+                select(func.count()).where(
+                    LedgerAccount.currency == currency,
+                    LedgerAccount.code.in_([a.code for a in ACCOUNTS]),
+                )
             )
-        ) or 0
+            or 0
+        )
 
 
 def test_committed_accounts_are_not_inserted_again(

@@ -121,9 +121,38 @@ def insert_row(
         current.tables.setdefault((table, key), []).append(values)
         return True
     if key is None:
-        session.execute(insert(table), dict(values))
+        _insert_one(session, table, values)
         return True
     return session.execute(_insert_once(table, key), dict(values)).first() is not None
+
+
+def _insert_one(session: Session, table: Table, values: Mapping[str, Any]) -> None:
+    """One row now, as a fixed VALUES statement built once per table and column set (psycopg
+    prepares it after a few uses): what a request writes on every call (its audit entry) costs
+    the driver's work only, not the expression language's."""
+    if not _unnest_serves(table):  # Python-side defaults: the expression language applies them
+        session.execute(insert(table), dict(values))
+        return
+    connection = session.connection()
+    sql, processors = _values_insert(table, tuple(values), connection.dialect)
+    params = []
+    for value, process in zip(values.values(), processors, strict=True):
+        plain = json.loads(value) if isinstance(value, JsonText) else value
+        params.append(plain if process is None else process(plain))
+    connection.exec_driver_sql(sql, tuple(params))
+
+
+@functools.cache
+def _values_insert(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    quote = dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in names]
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('%s' for _ in names)})"
+    )
+    return sql, tuple(column.type._cached_bind_processor(dialect) for column in columns)
 
 
 @functools.cache

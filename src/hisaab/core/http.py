@@ -103,10 +103,44 @@ def _record_failure(runtime: Runtime, principal: Principal, call: CallRecord) ->
 
 
 # The steps of a request that touch the database run in the thread pool in as few hops as the
-# order of its answers allows, each hop costing a thread handoff of its own: (1) authenticate,
-# bind the scope and, with an Idempotency-Key, claim the key; (2) the endpoint, its response
-# serialized, the audit entry, the stored response and the commit. FastAPI validates the input
-# between the two, on the event loop.
+# order of its answers allows, each hop costing a thread handoff of its own (two wake-ups, the
+# largest single cost of a simple request after its SQL): (1) authenticate, bind the scope and,
+# with an Idempotency-Key, claim the key; (2) the endpoint, its response serialized, the audit
+# entry, the stored response and the commit. FastAPI validates the input between the two, on
+# the event loop.
+#
+# A route whose dependencies are only the boundary's own (session, principal, tenant id, now)
+# takes one hop instead: FastAPI validates the input first, with stand-ins for what
+# authentication will give, and the hop does (1) then (2). Input that fails validation then
+# takes the hop (1) on its own before its error is raised, so what a client sees, and in which
+# order (401/403, then the Idempotency-Key's answer, then 422), is the same for both.
+
+
+class _Deferred:
+    """Stands in for what the one-hop path learns by authenticating, inside the hop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name} once authenticated>"
+
+
+_DEFERRED_SESSION = _Deferred("session")
+_DEFERRED_PRINCIPAL = _Deferred("principal")
+_DEFERRED_TENANT_ID = _Deferred("tenant_id")
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """What hop (1) needs, kept for a one-hop request until its hop runs."""
+
+    authorization: str | None
+    accepts: frozenset[PrincipalKind]
+    key: str | None
+    fingerprint: str
+    call: CallRecord
+    mutating: bool
 
 
 @dataclass
@@ -114,12 +148,13 @@ class _Exchange:
     """One request's transaction as the steps of the boundary pass it along."""
 
     runtime: Runtime
-    session: Session
-    principal: Principal
+    session: Session | None  # None until a one-hop request's hop opened it
+    principal: Principal | None
     call: CallRecord | None  # the audit record of a mutating call, status still to be set
     pending_key: tuple[str, str] | None  # (Idempotency-Key, fingerprint) to store the answer
     plan: _ResponsePlan | None  # how the endpoint's return value becomes the response
     finished: bool = field(default=False)
+    opening: _Opening | None = None  # a one-hop request not yet authenticated
 
 
 _exchange: ContextVar[_Exchange | None] = ContextVar("hisaab_http_exchange", default=None)
@@ -152,9 +187,97 @@ def _open_and_claim(
     return session, principal, stored
 
 
+def _open_exchange(exchange: _Exchange, opening: _Opening) -> idempotency.StoredResponse | None:
+    """Hop (1) for a one-hop request, inside its hop: the exchange gets its session and
+    principal, or the stored response of its Idempotency-Key (the transaction then ended)."""
+    session, principal, stored = _open_and_claim(
+        exchange.runtime,
+        opening.authorization,
+        opening.accepts,
+        opening.key,
+        opening.fingerprint,
+        opening.call,
+        opening.mutating,
+    )
+    exchange.principal = principal
+    structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_id)
+    if stored is not None:
+        exchange.finished = True
+        return stored
+    exchange.session = session
+    session.info[_SCOPE] = principal.scope
+    if exchange.pending_key is not None:
+        session.info[_PENDING_KEY] = exchange.pending_key
+    return None
+
+
+def _replay(stored: idempotency.StoredResponse) -> Response:
+    return Response(
+        content=stored.body,
+        status_code=stored.status_code,
+        media_type=stored.content_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _open_run_and_finish(
+    exchange: _Exchange, endpoint: Callable[..., Any], values: dict[str, Any]
+) -> Response:
+    """The one hop: authenticate (and claim the key), the endpoint with the stand-ins replaced,
+    its response, the end of the transaction; on an error, the rollback and its audit entry."""
+    opening, exchange.opening = exchange.opening, None
+    assert opening is not None
+    stored = _open_exchange(exchange, opening)
+    if stored is not None:
+        return _replay(stored)
+    session, principal = exchange.session, exchange.principal
+    assert session is not None
+    assert principal is not None
+    real = {
+        _DEFERRED_SESSION: session,
+        _DEFERRED_PRINCIPAL: principal,
+        _DEFERRED_TENANT_ID: principal.tenant_id,
+    }
+    try:
+        resolved = {
+            name: real.get(value, value) if isinstance(value, _Deferred) else value
+            for name, value in values.items()
+        }
+        if principal.tenant_id is None and any(v is _DEFERRED_TENANT_ID for v in values.values()):
+            # As `_tenant_id` asserts on the two-hop path: only a tenant has a tenant id.
+            raise AssertionError("a tenant id asked of the operator")
+        return _run_and_finish(exchange, endpoint, resolved)
+    except BaseException as exc:
+        if not exchange.finished:
+            exchange.finished = True
+            failed = replace(opening.call, status=as_problem(exc).status)
+            _fail(exchange.runtime, session, principal, failed if opening.mutating else None)
+        raise
+
+
+def _open_and_fail(
+    exchange: _Exchange, opening: _Opening, error: BaseException
+) -> idempotency.StoredResponse | None:
+    """A one-hop request whose input failed before its hop: hop (1) on its own, whose own
+    errors (401/403, the key's 400/409/422) come first, and whose stored response (a replay)
+    answers instead; else the failed call is audited and the input's error stands."""
+    stored = _open_exchange(exchange, opening)
+    if stored is not None:
+        return stored
+    session, principal = exchange.session, exchange.principal
+    assert session is not None
+    assert principal is not None
+    exchange.finished = True
+    failed = replace(opening.call, status=as_problem(error).status)
+    _fail(exchange.runtime, session, principal, failed if opening.mutating else None)
+    return None
+
+
 def _finish(exchange: _Exchange, response: Response) -> None:
     """Audit (a mutating call), store the response (an Idempotency-Key), commit, close."""
     session, principal = exchange.session, exchange.principal
+    assert session is not None
+    assert principal is not None
     if exchange.call is not None:
         exchange.runtime.record_call(
             session, principal, replace(exchange.call, status=response.status_code)
@@ -271,7 +394,13 @@ def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         exchange = _exchange.get()
         if exchange is None or exchange.plan is None:
             return await run_in_threadpool(functools.partial(endpoint, **values))
-        return await run_in_threadpool(_run_and_finish, exchange, endpoint, values)
+        if exchange.opening is None:
+            return await run_in_threadpool(_run_and_finish, exchange, endpoint, values)
+        try:
+            return await run_in_threadpool(_open_run_and_finish, exchange, endpoint, values)
+        finally:  # the access log line, written on the event loop, names the tenant too
+            if exchange.principal is not None:
+                structlog.contextvars.bind_contextvars(tenant_id=exchange.principal.tenant_id)
 
     hop.__hisaab_endpoint__ = endpoint  # type: ignore[attr-defined]
     return hop
@@ -298,6 +427,7 @@ class _TransactionalRoute(APIRoute):
         endpoint_handler = super().get_route_handler()
         accepts = self.accepts
         plan = _ResponsePlan.of(self) if hasattr(self.endpoint, "__hisaab_endpoint__") else None
+        one_hop = plan is not None and _only_boundary_dependencies(self.dependant)
 
         async def handle(request: Request) -> Response:
             runtime = _runtime(request)
@@ -320,10 +450,20 @@ class _TransactionalRoute(APIRoute):
                 claim_key: str | None = key
             else:
                 claim_key = None
+            opening = _Opening(
+                request.headers.get("authorization"),
+                accepts,
+                claim_key,
+                fingerprint,
+                call,
+                mutating,
+            )
+            if one_hop and (key is None or claim_key is not None):
+                return await _one_hop(request, endpoint_handler, runtime, opening, plan)
             session, principal, stored = await run_in_threadpool(
                 _open_and_claim,
                 runtime,
-                request.headers.get("authorization"),
+                opening.authorization,
                 accepts,
                 claim_key,
                 fingerprint,
@@ -353,12 +493,7 @@ class _TransactionalRoute(APIRoute):
                     )
                 if stored is not None:
                     exchange.finished = True
-                    return Response(
-                        content=stored.body,
-                        status_code=stored.status_code,
-                        media_type=stored.content_type,
-                        headers={"Idempotent-Replayed": "true"},
-                    )
+                    return _replay(stored)
                 if key is not None:
                     exchange.pending_key = (key, fingerprint)
                     session.info[_PENDING_KEY] = exchange.pending_key
@@ -376,6 +511,59 @@ class _TransactionalRoute(APIRoute):
                 _exchange.reset(token)
 
         return handle
+
+
+async def _one_hop(
+    request: Request,
+    endpoint_handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    runtime: Runtime,
+    opening: _Opening,
+    plan: _ResponsePlan | None,
+) -> Response:
+    """A request of a one-hop route: FastAPI validates its input with stand-ins for the session
+    and the caller, and the endpoint's hop authenticates, runs it and commits."""
+    exchange = _Exchange(
+        runtime=runtime,
+        session=None,
+        principal=None,
+        call=opening.call if opening.mutating else None,
+        pending_key=(opening.key, opening.fingerprint) if opening.key is not None else None,
+        plan=plan,
+        opening=opening,
+    )
+    request.state.session = _DEFERRED_SESSION
+    request.state.principal = _DEFERRED_PRINCIPAL
+    token = _exchange.set(exchange)
+    try:
+        response = await endpoint_handler(request)
+        if not exchange.finished:  # pragma: no cover - the hop always ends the transaction
+            raise RuntimeError("a one-hop endpoint returned without ending its transaction")
+        return response
+    except BaseException as exc:
+        if exchange.opening is None:  # the hop ran, and dealt with the error
+            raise
+        # The input failed before the hop: authenticate (and claim) first, as the two-hop
+        # path does, then the input's own error.
+        stored = await run_in_threadpool(_open_and_fail, exchange, exchange.opening, exc)
+        exchange.opening = None
+        if exchange.principal is not None:
+            structlog.contextvars.bind_contextvars(tenant_id=exchange.principal.tenant_id)
+        if stored is not None:
+            return _replay(stored)
+        raise
+    finally:
+        _exchange.reset(token)
+
+
+def _only_boundary_dependencies(dependant: Any) -> bool:
+    """Whether every dependency of the route is one of the boundary's own, which the one-hop
+    path can stand in for (any other might use the session or the caller on the event loop),
+    and the endpoint does not read them from the request itself."""
+    return dependant.request_param_name is None and all(
+        (sub.call in _BOUNDARY_DEPENDENCIES or isinstance(sub.call, HTTPBearer))
+        and not sub.dependencies
+        for sub in dependant.dependencies
+    )
 
 
 def _claim(
@@ -506,7 +694,9 @@ async def _principal(request: Request) -> Principal:
 
 
 async def _tenant_id(request: Request) -> str:
-    principal: Principal = request.state.principal
+    principal: Principal | _Deferred = request.state.principal
+    if isinstance(principal, _Deferred):
+        return _DEFERRED_TENANT_ID  # type: ignore[return-value]
     assert principal.tenant_id is not None
     return principal.tenant_id
 
@@ -526,3 +716,7 @@ async def _now() -> datetime:
 
 
 NowDep = Annotated[datetime, Depends(_now)]
+# What a one-hop route may depend on (see `_only_boundary_dependencies`).
+_BOUNDARY_DEPENDENCIES: frozenset[Callable[..., Any]] = frozenset(
+    {_session, _principal, _tenant_id, _now}
+)

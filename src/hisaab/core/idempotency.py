@@ -14,16 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, Table, Text, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, LargeBinary, Text, text
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hisaab.core.errors import HisaabError, conflict
 from hisaab.core.models import Timestamp
-from hisaab.db import Base
+from hisaab.db import Base, run_sql
 
 MAX_KEY_LENGTH = 255
 # Stored as the status of a request whose first part committed and which has not finished.
@@ -94,10 +93,7 @@ def claim(
     Raises 409 while another request holds the key and 422 if the key came with another request.
     """
     try:
-        locked = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_key, 0))"),
-            {"lock_key": f"{scope}\x1f{key}"},
-        ).scalar_one()
+        locked = run_sql(session, _LOCK, (f"{scope}\x1f{key}",)).scalar_one()
     except DataError:
         raise HisaabError(
             code="invalid_idempotency_key", status=400, detail="Idempotency-Key is not valid text."
@@ -107,11 +103,7 @@ def claim(
             "idempotency_request_in_progress",
             "A request with this Idempotency-Key is still being processed; retry later.",
         )
-    record = session.scalars(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.tenant_id == scope, IdempotencyRecord.key == key
-        )
-    ).one_or_none()
+    record = run_sql(session, _FIND, (scope, key)).one_or_none()
     if record is None:
         return None
     if record.status_code == IN_PROGRESS:
@@ -128,7 +120,7 @@ def claim(
             title="Unprocessable content",
             detail="This Idempotency-Key was used with a different request.",
         )
-    return StoredResponse(record.status_code, record.content_type, record.body)
+    return StoredResponse(record.status_code, record.content_type, bytes(record.body))
 
 
 def mark_in_progress(
@@ -154,27 +146,34 @@ def store(
 ) -> None:
     """The response for the key (replacing a mark left by `mark_in_progress`), in one
     statement."""
-    session.execute(
+    run_sql(
+        session,
         _UPSERT,
-        {
-            "tenant_id": scope,
-            "key": key,
-            "fingerprint": request_fingerprint,
-            "status_code": response.status_code,
-            "content_type": response.content_type,
-            "body": response.body,
-            "created_at": now,
-        },
+        (
+            scope,
+            key,
+            request_fingerprint,
+            response.status_code,
+            response.content_type,
+            response.body,
+            now,
+        ),
     )
 
 
-_new_row = insert(cast(Table, IdempotencyRecord.__table__))
-_UPSERT = _new_row.on_conflict_do_update(
-    index_elements=["tenant_id", "key"],
-    set_={
-        name: _new_row.excluded[name]
-        for name in ("fingerprint", "status_code", "content_type", "body", "created_at")
-    },
+# Plain driver SQL: a request with an Idempotency-Key runs these on top of its own work.
+_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+_FIND = (
+    "SELECT fingerprint, status_code, content_type, body FROM idempotency_keys "
+    "WHERE tenant_id = %s AND key = %s"
+)
+_UPSERT = (
+    "INSERT INTO idempotency_keys "
+    "(tenant_id, key, fingerprint, status_code, content_type, body, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+    "status_code = excluded.status_code, content_type = excluded.content_type, "
+    "body = excluded.body, created_at = excluded.created_at"
 )
 
 

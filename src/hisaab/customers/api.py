@@ -28,7 +28,7 @@ PaymentMethodPath = Path(max_length=64, description="A payment method id `pm_…
 def create_customer(
     body: CustomerCreate, session: SessionDep, tenant_id: TenantIdDep, now: NowDep
 ) -> CustomerOut:
-    return service.present(service.create_customer(session, tenant_id, body, now))
+    return service.create_customer(session, tenant_id, body, now)
 
 
 @router.get("/customers")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
-from hisaab.db import scoping
+from hisaab.db import run_sql, scoping
 from hisaab.tenants.models import ApiKey, Tenant
 
 # The key's tenant, and the transaction bound to that tenant's scope in the same round trip
 # (set_config runs for the one row returned: an unknown or revoked key binds nothing).
-_RESOLVE_AND_BIND = text(
-    f"SELECT tenant_id, key_id, {scoping('tenant_id')} FROM hisaab_resolve_api_key(:hash)"
+# Plain driver SQL: it runs on every request.
+_RESOLVE_AND_BIND = (
+    f"SELECT tenant_id, key_id, {scoping('tenant_id')} FROM hisaab_resolve_api_key(%s)"
 )
-_RESOLVE = text("SELECT tenant_id, key_id FROM hisaab_resolve_api_key(:hash)")
+_RESOLVE = "SELECT tenant_id, key_id FROM hisaab_resolve_api_key(%s)"
 
 
 def add(session: Session, obj: Tenant | ApiKey) -> None:
@@ -49,7 +50,7 @@ def resolve_key(
     Runs through a SECURITY DEFINER function that can only answer this one question, so
     authentication needs no cross-tenant read access.
     """
-    row = session.execute(_RESOLVE_AND_BIND if bind else _RESOLVE, {"hash": secret_hash}).first()
+    row = run_sql(session, _RESOLVE_AND_BIND if bind else _RESOLVE, (secret_hash,)).first()
     return (row.tenant_id, row.key_id) if row else None
 
 
