@@ -105,6 +105,33 @@ def test_rows_leaving_columns_out_get_null_or_the_server_default(
     assert (stored[without["id"]].to_address, stored[without["id"]].sent_at) == (None, None)
 
 
+@pytest.mark.parametrize("in_batch", [True, False])
+def test_one_row_arrives_as_a_plain_insert_would_write_it(
+    database: Database, tenant: TenantHandle, in_batch: bool
+) -> None:
+    """`insert_row` in a batch and outside one (a fixed VALUES statement, built once per table
+    and column set): JSON whole, a column left out NULL, the same columns twice in a row."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [_event(tenant.id, {"object": {**AWKWARD, "n": n}}, at) for n in range(2)]
+    mail = _mail(tenant.id)
+    with database.transaction(tenant.id) as session:
+        if in_batch:
+            with bulk.batch(session):
+                for row in rows:
+                    bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+                bulk.insert_row(session, MAIL, mail)  # type: ignore[arg-type]
+        else:
+            for row in rows:
+                bulk.insert_row(session, EVENTS, row)  # type: ignore[arg-type]
+            bulk.insert_row(session, MAIL, mail)  # type: ignore[arg-type]
+        stored = session.scalars(select(Event).where(Event.tenant_id == tenant.id)).all()
+        message = session.get(MailMessage, (tenant.id, mail["id"]))
+    assert sorted(e.data["object"]["n"] for e in stored) == [0, 1]
+    assert all({k: v for k, v in e.data["object"].items() if k != "n"} == AWKWARD for e in stored)
+    assert message is not None
+    assert (message.to_address, message.sent_at, message.subject) == (None, None, "Your invoice")
+
+
 def test_row_level_security_holds_for_bulk_rows(
     database: Database, tenant: TenantHandle, other_tenant: TenantHandle
 ) -> None:
