@@ -39,6 +39,7 @@ import httpx
 import psutil
 import psycopg
 
+from bench import machine
 from hisaab import migrations
 from hisaab.settings import Settings, database_urls
 from tests.databases import cluster_url, create_database, drop_database, libpq
@@ -535,6 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         "generator share them); a fresh database per run",
         flush=True,
     )
+    print(machine.describe(), flush=True)
     for workers in (int(w) for w in args.workers.split(",")):
         with _scratch_database() as owner_url, tempfile.TemporaryDirectory() as data_dir:
             run(

@@ -37,6 +37,7 @@ import psutil
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
+from bench import machine
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.billing import service as billing
@@ -407,19 +408,9 @@ def _report_linearity(results: list[RunResult]) -> None:
 SECRET_KEY = secrets.new_key()
 
 
-def _reference_loop_seconds() -> float:
-    """CPU seconds of a fixed pure-Python loop: how fast this machine runs Python today, so that
-    figures from different machines (or a busy one) can be told apart."""
-    started = time.process_time()
-    total = 0
-    for step in range(10_000_000):
-        total += step
-    return time.process_time() - started
-
-
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
-    print(f"machine: a 10M-step Python loop takes {_reference_loop_seconds():.2f} s of CPU here")
+    print(machine.describe())
     configure_logging("warning")
     secrets.configure([SECRET_KEY])
     counts = [*args.n, *([1_000_000] if args.million else [])]
