@@ -7,12 +7,15 @@ row-level security is what keeps them apart, which is itself under test.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from hypothesis import settings
 from sqlalchemy.engine import URL
@@ -22,6 +25,7 @@ from hisaab.app import create_app
 from hisaab.core import secrets
 from hisaab.db import Database
 from hisaab.jobs import queue, runtime
+from hisaab.observability import configure_logging
 from hisaab.settings import Settings, database_urls
 from tests.databases import cluster_url as _cluster_url
 from tests.databases import create_database, drop_database, libpq
@@ -159,3 +163,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if label is not None and item.parent is not None:
             originalname = getattr(item, "originalname", item.name)
             item._id = item.parent.id.child(originalname).with_params(label)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[Any]:
+    """The JSON log lines written while the test runs, parsed (read them with the callable)."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream)
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield read
+    structlog.reset_defaults()

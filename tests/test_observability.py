@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pytest
-import structlog
 
-from hisaab.observability import configure_logging
 from tests.conftest import TenantHandle
-
-
-@pytest.fixture
-def json_logs() -> Any:
-    stream = io.StringIO()
-    configure_logging("info", "json", stream)
-
-    def read() -> list[dict[str, Any]]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield read
-    structlog.reset_defaults()
 
 
 def test_access_log_has_request_and_tenant_ids_and_no_secret(

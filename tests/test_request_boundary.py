@@ -5,14 +5,11 @@ on nothing but the boundary), and FastAPI left to build the response where a rou
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 import psycopg
 import pytest
-import structlog
 from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -25,7 +22,6 @@ from hisaab.core.errors import HisaabError, conflict
 from hisaab.core.http import SessionDep, TenantIdDep, TenantRoute
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database
-from hisaab.observability import configure_logging
 from hisaab.tenants import service as tenants
 from tests.conftest import ADMIN_TOKEN, TenantHandle
 from tests.databases import libpq
@@ -198,18 +194,6 @@ def things(database: Database) -> FastAPI:
     app = create_app(database, ADMIN_TOKEN)
     app.include_router(router)
     return app
-
-
-@pytest.fixture
-def json_logs() -> Iterator[Any]:
-    stream = io.StringIO()
-    configure_logging("info", "json", stream)
-
-    def read() -> list[dict[str, Any]]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield read
-    structlog.reset_defaults()
 
 
 def _audit(tenant: TenantHandle) -> list[dict[str, Any]]:

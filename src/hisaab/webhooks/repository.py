@@ -22,18 +22,30 @@ if TYPE_CHECKING:
 def add(session: Session, event: Emitted) -> None:
     """With the rest of a bulk batch (nothing reads an event back in the transaction that emits
     it), else with the session's next flush."""
-    values = {
+    if bulk.collecting(session):
+        data = event.data if event.data_json is None else bulk.JsonText(event.data_json)
+        bulk.insert_row(session, Event.__table__, {**_columns(event), "data": data})  # type: ignore[arg-type]
+    else:
+        session.add(Event(**_columns(event), data=event.data))
+
+
+def add_all(session: Session, events: Sequence[Emitted]) -> None:
+    """Events emitted outside a bulk batch, in one statement now."""
+    bulk.insert_rows(
+        session,
+        Event.__table__,  # type: ignore[arg-type]
+        [{**_columns(event), "data": event.data} for event in events],
+    )
+
+
+def _columns(event: Emitted) -> dict[str, Any]:
+    return {
         "tenant_id": event.tenant_id,
         "id": event.id,
         "type": event.type,
         "object_id": event.object_id,
         "created_at": event.created_at,
     }
-    if bulk.collecting(session):
-        data = event.data if event.data_json is None else bulk.JsonText(event.data_json)
-        bulk.insert_row(session, Event.__table__, {**values, "data": data})  # type: ignore[arg-type]
-    else:
-        session.add(Event(**values, data=event.data))
 
 
 def get(session: Session, tenant_id: str, event_id: str) -> Event | None:

@@ -154,20 +154,7 @@ def holding(session: Session) -> Iterator[None]:
         yield
     finally:
         session.info.pop(_HELD, None)
-    bulk.add_new(
-        session,
-        [
-            Event(
-                tenant_id=e.tenant_id,
-                id=e.id,
-                type=e.type,
-                object_id=e.object_id,
-                data=e.data,
-                created_at=e.created_at,
-            )
-            for e in held
-        ],
-    )
+    repository.add_all(session, held)
 
 
 # Called with every emitted event of its type, inside the emitting transaction: what a handler
