@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
@@ -14,8 +15,13 @@ from hisaab.subscriptions.models import Subscription
 
 
 def add(session: Session, subscription: Subscription) -> None:
+    """Joins the session; inserted by its next flush, once its first state is complete."""
     session.add(subscription)
-    session.flush()
+
+
+def unwritten(subscription: Subscription) -> bool:
+    """Whether the subscription is still waiting for its first flush (being created)."""
+    return sa_inspect(subscription).pending
 
 
 def get(

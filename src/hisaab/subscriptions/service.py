@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from hisaab.catalog import service as catalog
@@ -194,21 +193,18 @@ def _issue(
 ) -> Invoice | None:
     """Issue the invoice now, or, in the billing run's batch (`_catch_up_many`), leave its
     draft for `invoicing.issue_many` (None: the invoice exists once the batch is issued)."""
-    draft = _draft(session, subscription, reason, lines, period)
+    draft = replace(_draft(session, subscription, reason, lines, period), invoice_id=new_id("in"))
+    subscription.latest_invoice_id = draft.invoice_id
     collected: list[invoicing.InvoiceDraft] | None = session.info.get(_DRAFTS)
     if collected is not None:
-        draft = replace(draft, invoice_id=new_id("in"))
         collected.append(draft)
-        subscription.latest_invoice_id = draft.invoice_id
         return None
     # The subscription's new state is complete before the invoice is written: a subscription
     # not yet in the database (being created) is then inserted once, as it is, and owes no
     # pending items (they point at its row).
-    draft = replace(draft, invoice_id=new_id("in"))
-    subscription.latest_invoice_id = draft.invoice_id
     _schedule(subscription)
-    new = sa_inspect(subscription).pending
-    return invoicing.issue(session, subscription.tenant_id, draft, now, pending=() if new else None)
+    pending = () if repository.unwritten(subscription) else None
+    return invoicing.issue(session, subscription.tenant_id, draft, now, pending=pending)
 
 
 def _draft(
@@ -351,7 +347,7 @@ def _create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subsc
     # `_start` reads (the tenant, for its timezone) is read before it joins the session, so
     # that no query flushes it half-made.
     _zone(session, tenant_id)
-    session.add(subscription)
+    repository.add(session, subscription)
     if start <= now:
         _start(session, subscription, start, now)
     _schedule(subscription)
