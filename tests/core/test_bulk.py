@@ -278,6 +278,20 @@ def test_memo_answers_once_inside_a_memoizing_block_or_a_batch(
         assert not bulk.collecting(session)
 
 
+def test_recall_finds_what_the_block_holds_without_computing(
+    database: Database, tenant: TenantHandle
+) -> None:
+    with database.transaction(tenant.id) as session:
+        bulk.remember(session, "k", 1)  # outside any block: kept nowhere
+        assert bulk.recall(session, "k") is None
+        with bulk.memoizing(session):
+            assert bulk.recall(session, "k") is None
+            bulk.remember(session, "k", 2)
+            assert bulk.memo(session, "j", lambda: 3) == 3
+            assert (bulk.recall(session, "k"), bulk.recall(session, "j")) == (2, 3)
+        assert bulk.recall(session, "k") is None
+
+
 def test_collected_items_are_written_once_after_the_rows(
     database: Database, tenant: TenantHandle
 ) -> None:

@@ -234,6 +234,13 @@ def memo(session: Session, key: Any, compute: Callable[[], T]) -> T:
     return value
 
 
+def recall(session: Session, key: Any) -> Any | None:
+    """What `memo` or `remember` holds under `key` in this batch or block, None when nothing:
+    for a caller that reads the rest itself, for many keys at once."""
+    current = _memo(session)
+    return None if current is None else current.values.get(key)
+
+
 def remember(session: Session, key: Any, value: Any) -> None:
     """Give `memo` an answer read ahead for many keys at once (no-op where `memo` computes every
     time)."""

@@ -137,19 +137,18 @@ def _presentation(
     """What `present` reads besides the invoice: its lines, and what credit notes took off.
     Lines `issue` wrote in this `memoizing` block are not read back: a finalized invoice's lines
     never change."""
-    issued = {i: bulk.memo(session, _issued_key(i), _unknown_lines) for i in ids}
-    unknown = [i for i, lines in issued.items() if lines is None]
-    read = repository.lines_of(session, unknown) if unknown else {}
-    lines = {i: known for i, known in issued.items() if known is not None}
-    return {**lines, **read}, repository.credited_totals(session, ids)
+    lines: dict[str, list[InvoiceLine]] = {}
+    for invoice_id in ids:
+        if (issued := bulk.recall(session, _issued_key(invoice_id))) is not None:
+            lines[invoice_id] = issued
+    unknown = [i for i in ids if i not in lines]
+    if unknown:
+        lines.update(repository.lines_of(session, unknown))
+    return lines, repository.credited_totals(session, ids)
 
 
 def _issued_key(invoice_id: str) -> tuple[str, str]:
     return ("issued_lines", invoice_id)
-
-
-def _unknown_lines() -> list[InvoiceLine] | None:
-    return None
 
 
 # The fields of the API's invoice the model holds as they are (the rest are built below).
