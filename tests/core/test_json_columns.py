@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from hisaab.core import bulk
-from hisaab.core.ids import new_id
 from hisaab.db import Database, json_dumps
 from hisaab.webhooks.models import Event
 from tests.conftest import TenantHandle
+from tests.core.test_bulk import _event
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -44,17 +44,6 @@ def test_nan_and_infinity_are_not_turned_into_null(bad: float) -> None:
     assert json_dumps({"x": bad}) == f'{{"x":{json.dumps(bad)}}}'.encode()
 
 
-def _event(tenant_id: str, data: Any) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "id": new_id("evt"),
-        "type": "customer.created",
-        "object_id": "cus_x",
-        "data": data,
-        "created_at": datetime.now(UTC),
-    }
-
-
 AWKWARD = {"₹": 'ünïcødé \n " \\', "big": 2**80, "neg": -(2**70), "f": 0.1, "list": [1, None]}
 
 
@@ -62,7 +51,7 @@ AWKWARD = {"₹": 'ünïcødé \n " \\', "big": 2**80, "neg": -(2**70), "f": 0.1
 def test_stored_through_the_orm_and_in_bulk(
     database: Database, tenant: TenantHandle, in_batch: bool
 ) -> None:
-    row = _event(tenant.id, {"object": AWKWARD})
+    row = _event(tenant.id, {"object": AWKWARD}, datetime.now(UTC))
     with database.transaction(tenant.id) as session:
         if in_batch:
             with bulk.batch(session):
@@ -76,7 +65,7 @@ def test_stored_through_the_orm_and_in_bulk(
 
 def test_postgresql_still_refuses_nan(database: Database, tenant: TenantHandle) -> None:
     with pytest.raises(DBAPIError), database.transaction(tenant.id) as session:
-        session.add(Event(**_event(tenant.id, {"object": {"x": math.nan}})))
+        session.add(Event(**_event(tenant.id, {"object": {"x": math.nan}}, datetime.now(UTC))))
         session.flush()
 
 
