@@ -12,11 +12,6 @@ from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 
 
-def add(session: Session, entry: AuditEntry) -> None:
-    session.add(entry)
-    session.flush()
-
-
 def insert_entry(session: Session, values: dict[str, Any]) -> None:
     """One entry, written at once: a plain INSERT, without the ORM's unit of work (the log is
     written on every mutating call and never read back in the same transaction)."""
