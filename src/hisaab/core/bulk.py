@@ -130,7 +130,7 @@ def _insert_one(session: Session, table: Table, values: Mapping[str, Any]) -> No
     """One row now, as a fixed VALUES statement built once per table and column set (psycopg
     prepares it after a few uses): what a request writes on every call (its audit entry) costs
     the driver's work only, not the expression language's."""
-    if not _unnest_serves(table):  # Python-side defaults: the expression language applies them
+    if not _driver_sql_serves(table):
         session.execute(insert(table), dict(values))
         return
     connection = session.connection()
@@ -286,7 +286,7 @@ def _insert_columns(session: Session, table: Table, rows: Sequence[Mapping[str, 
     INSERT would; rows that leave a column out get its server default. Tables this cannot
     serve (array columns, which unnest would flatten; Python-side defaults) take the plain
     multi-row INSERT."""
-    if not _unnest_serves(table):
+    if not _driver_sql_serves(table):
         session.execute(insert(table), list(rows))
         return
     connection = session.connection()
@@ -309,7 +309,10 @@ def _insert_columns(session: Session, table: Table, rows: Sequence[Mapping[str, 
 
 
 @functools.cache
-def _unnest_serves(table: Table) -> bool:
+def _driver_sql_serves(table: Table) -> bool:
+    """Whether the fixed statements below can write the table's rows: not when a column has a
+    Python-side default (only the expression language applies it) or is an array (unnest would
+    flatten it; kept out of the one-row statement too, so both take the same tables)."""
     return not any(isinstance(c.type, ARRAY) or c.default is not None for c in table.columns)
 
 
