@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -173,3 +175,31 @@ def test_property_one_foreign_character_breaks_the_shape(
     body = new_id(prefix).partition("_")[2]
     mutated = body[:position] + bad + body[position + 1 :]
     assert not looks_like(prefix, f"{prefix}_{mutated}")
+
+
+def _random_parts(made: list[str]) -> set[str]:
+    return {value.partition("_")[2][10:] for value in made}
+
+
+def test_a_forked_child_does_not_repeat_the_parents_randomness() -> None:
+    new_id("evt")  # the parent now holds a pool with 4,095 parts left
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.close(reader)
+        os.write(writer, " ".join(new_id("evt") for _ in range(200)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        from_child = pipe.read().split()
+    os.waitpid(child, 0)
+    from_parent = [new_id("evt") for _ in range(200)]
+    assert len(from_child) == 200
+    assert not _random_parts(from_child) & _random_parts(from_parent)
+
+
+def test_threads_never_share_an_id() -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        batches = list(pool.map(lambda _: [new_id("evt") for _ in range(3_000)], range(8)))
+    made = [value for batch in batches for value in batch]
+    assert len(set(made)) == len(made) == 24_000
