@@ -194,7 +194,7 @@ def add_new(session: Session, objects: Sequence[Any]) -> None:
             if attribute not in values:
                 setattr(obj, attribute, None)
         rows.append({column: values[attribute] for attribute, column in names})
-    _insert_columns(session, mapper.local_table, rows)
+    insert_now(session, mapper.local_table, rows)
     for obj in objects:
         make_transient_to_detached(obj)
         session.add(obj)
@@ -266,7 +266,7 @@ def flush(session: Session) -> None:
         tables, current.tables = current.tables, {}
         for (table, key), rows in tables.items():
             if key is None:
-                _insert_columns(session, table, rows)
+                insert_now(session, table, rows)
                 continue
             for start in range(0, len(rows), CHUNK):
                 statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
@@ -277,7 +277,7 @@ def flush(session: Session) -> None:
             write(session)
 
 
-def _insert_columns(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_now(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows of one table as one INSERT … SELECT FROM unnest(column arrays): one short statement
     that PostgreSQL prepares once, each column one array parameter, instead of a statement of
     thousands of bind parameters to build, parse and plan per chunk (COPY would be faster
