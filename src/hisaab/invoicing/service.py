@@ -157,7 +157,13 @@ _INVOICE_COLUMNS = tuple(name for name in InvoiceOut.model_fields if hasattr(Inv
 
 def _present(invoice: Invoice, lines: Sequence[InvoiceLine], credited: int = 0) -> InvoiceOut:
     """`credited`: what credit notes took off it, summed from them (a new invoice has none)."""
-    columns = {name: getattr(invoice, name) for name in _INVOICE_COLUMNS}
+    # Loaded values straight from the instance (a third of the cost of presenting, three times
+    # per invoice a billing run issues and collects); an expired one is loaded as usual.
+    loaded = invoice.__dict__
+    columns = {
+        name: loaded[name] if name in loaded else getattr(invoice, name)
+        for name in _INVOICE_COLUMNS
+    }
     return InvoiceOut.model_validate(
         {
             **columns,
