@@ -13,7 +13,10 @@ connections, its requests encoded before the clock starts, so that it takes litt
 shares with the server; its own CPU use is measured and printed.
 
     python -m bench.api_load [--workers 1,2] [--concurrency 16] [--read-concurrency N]
-                             [--scale 1.0] [--tenants 1]
+                             [--scale 1.0] [--tenants 1] [--only customers]
+
+`--only customers` measures the customers phase alone (after its warm-up), for a quick A/B of
+that one route.
 """
 
 from __future__ import annotations
@@ -429,6 +432,7 @@ def run(
     scale: float,
     tenants: int,
     data_dir: Path,
+    only: str | None = None,
 ) -> None:
     server = Server(owner_url, workers, data_dir)
     try:
@@ -452,6 +456,8 @@ def run(
                 keep_bodies=True,
             )
         )
+        if only == "customers":
+            return
         payers = _bodies(customers)[: int(SUBSCRIPTIONS * scale)]
         method = {"gateway": "sandbox", "token": "pm_card_visa", "default": True}
         _report(
@@ -512,7 +518,7 @@ def _scratch_database() -> Iterator[str]:
         drop_database(cluster, name)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.api_load", description=__doc__.split("\n")[0]
     )
@@ -526,8 +532,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every phase's count")
     parser.add_argument("--tenants", type=int, default=1, help="tenants the load is spread over")
+    parser.add_argument(
+        "--only",
+        choices=["customers"],
+        default=None,
+        help="run only this phase (after its warm-up); default: all phases",
+    )
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
     if args.drive:
         drive()
         return
@@ -547,6 +563,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.scale,
                 args.tenants,
                 Path(data_dir),
+                args.only,
             )
 
 

@@ -6,11 +6,14 @@ on nothing but the boundary), and FastAPI left to build the response where a rou
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -19,7 +22,14 @@ from sqlalchemy.exc import OperationalError
 from hisaab.app import create_app
 from hisaab.core import http, idempotency, problems
 from hisaab.core.errors import HisaabError, conflict
-from hisaab.core.http import SessionDep, TenantIdDep, TenantRoute
+from hisaab.core.http import (
+    AnyPrincipalRoute,
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    TenantIdDep,
+    TenantRoute,
+)
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database
 from hisaab.tenants import service as tenants
@@ -413,3 +423,78 @@ def test_a_failing_one_hop_call_rolls_back_in_its_hop(
     assert hops == ["_open_run_and_finish"]
     entry = next(e for e in _audit(tenant) if e["path"] == "/v1/things/refused")
     assert entry["status"] == 409
+
+
+# --- the boundary's own parameters are filled in by the hop, not solved by FastAPI ----------
+
+
+@router.post("/things/everything", status_code=201)
+def make_thing_from_everything(
+    session: SessionDep, principal: PrincipalDep, tenant_id: TenantIdDep, now: NowDep
+) -> Thing:
+    assert principal.tenant_id == tenant_id
+    assert _setting(session) == tenant_id  # the session is the request's, bound to its scope
+    return Thing(id=f"{tenant_id}@{now.isoformat()}", size=1)
+
+
+any_router = APIRouter(prefix="/v1", route_class=AnyPrincipalRoute)
+
+
+@any_router.get("/things/mine")
+def my_thing(tenant_id: TenantIdDep) -> Thing:
+    return Thing(id=tenant_id, size=0)
+
+
+def test_the_boundary_parameters_are_filled_in_the_one_hop(
+    things: FastAPI, tenant: TenantHandle, hops: list[str]
+) -> None:
+    before = datetime.now(UTC)
+    with TestClient(things, headers={"Authorization": f"Bearer {tenant.secret}"}) as http_:
+        response = http_.post("/v1/things/everything")
+    assert response.status_code == 201, response.text
+    tenant_id, _, now = response.json()["id"].partition("@")
+    assert tenant_id == tenant.id
+    assert before <= datetime.fromisoformat(now) <= datetime.now(UTC)
+    assert hops == ["_open_run_and_finish"]
+
+
+def test_fastapi_neither_solves_nor_documents_the_boundary_parameters(things: FastAPI) -> None:
+    route = next(
+        r for r in router.routes if isinstance(r, APIRoute) and r.path.endswith("/everything")
+    )
+    assert [d.name for d in route.dependant.dependencies] == []
+    operation = things.openapi()["paths"]["/v1/things/everything"]["post"]
+    assert "parameters" not in operation
+    assert "requestBody" not in operation
+
+
+def test_a_tenant_id_asked_of_the_operator_is_a_500_problem(database: Database) -> None:
+    app = create_app(database, ADMIN_TOKEN)
+    app.include_router(any_router)
+    with TestClient(
+        app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, raise_server_exceptions=False
+    ) as http_:
+        response = http_.get("/v1/things/mine")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == problems.PROBLEM_JSON
+
+
+def _unresolvable(session: SessionDep, note: Unseen | None = None) -> None:  # type: ignore[name-defined]  # noqa: F821
+    """`Unseen` is no name at run time (as one imported for type checking only)."""
+
+
+def test_an_endpoint_whose_annotations_cannot_be_evaluated_is_left_to_fastapi() -> None:
+    endpoint = http._Endpoint.of(_unresolvable)
+    assert endpoint.filled == ()
+    assert list(endpoint.signature().parameters) == ["session", "note"]
+
+
+def test_only_a_route_with_no_boundary_parameter_left_to_fastapi_takes_one_hop() -> None:
+    def dependant(*subs: Dependant) -> Dependant:
+        return Dependant(call=lambda: None, dependencies=list(subs))
+
+    # FastAPI solving `session` would hand the endpoint a stand-in: two hops instead.
+    assert not http._only_boundary_dependencies(
+        dependant(Dependant(call=http._session, name="session"))
+    )
+    assert http._only_boundary_dependencies(dependant(Dependant(call=http._session)))

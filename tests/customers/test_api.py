@@ -95,6 +95,30 @@ def test_create_get_and_list(tenant: TenantHandle) -> None:
     assert listed["has_more"] is False
 
 
+def test_every_field_is_written_as_the_answer_shows_it(tenant: TenantHandle) -> None:
+    """The new customer is written as a plain row and answered from what was written: what is
+    read back later is the same, field for field."""
+    clock = _clock(tenant)
+    customer = _customer(
+        tenant,
+        state=None,
+        gstin=MH_GSTIN.lower(),
+        sez=True,
+        phone="+919876543210",
+        external_id="crm-all",
+        currency="usd",
+        locale="en-in",
+        address={"line1": "2 Marine Drive", "city": "Mumbai", "country": "IN"},
+        metadata={"tier": "gold", "source": "import"},
+        test_clock_id=clock,
+    )
+    assert customer["gstin"] == MH_GSTIN
+    assert (customer["state"], customer["currency"], customer["locale"]) == ("MH", "USD", "en_IN")
+    assert customer["created_at"] == customer["updated_at"] == CLOCK_TIME
+    assert tenant.http.get(f"/v1/customers/{customer['id']}").json() == customer
+    assert _events(tenant, "customer.created", customer["id"])[0]["data"]["object"] == customer
+
+
 def test_b2b_customer_state_comes_from_the_gstin(tenant: TenantHandle) -> None:
     customer = _customer(tenant, state=None, gstin=KA_GSTIN.lower(), sez=True)
     assert (customer["state"], customer["gstin"], customer["sez"]) == ("KA", KA_GSTIN, True)

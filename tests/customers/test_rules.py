@@ -367,6 +367,18 @@ def test_unknown_or_guessed_locales_are_refused(raw: str) -> None:
     assert _error(locale, raw).code == "invalid_locale"
 
 
+def test_remembered_answers_are_the_rules_own_and_refusals_stay_refusals() -> None:
+    """`tax_identity` and `locale` remember what they accepted; what they refuse is refused
+    again, each time with an error of its own."""
+    for _ in range(2):
+        assert tax_identity("in", gstin="27aaaca1234a1zk") == TaxIdentity("IN", "MH", MH_GSTIN)
+        assert locale("en-in") == "en_IN"
+    first, again = _error(tax_identity, "IN", state="XX"), _error(tax_identity, "IN", state="XX")
+    assert first.code == again.code
+    assert first is not again
+    assert _error(locale, "en-XX") is not _error(locale, "en-XX")
+
+
 def currency(raw: str) -> str:
     """The shared currency check, as the customer API calls it."""
     return currency_code(raw, ("body", "currency"))

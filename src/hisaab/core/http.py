@@ -14,10 +14,10 @@ from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol, get_args, get_origin
 
 import structlog
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, params
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
@@ -110,8 +110,9 @@ def _record_failure(runtime: Runtime, principal: Principal, call: CallRecord) ->
 # the event loop.
 #
 # A route whose dependencies are only the boundary's own (session, principal, tenant id, now)
-# takes one hop instead: FastAPI validates the input first, with stand-ins for what
-# authentication will give, and the hop does (1) then (2). Input that fails validation then
+# takes one hop instead: FastAPI validates the input first (the endpoint's boundary parameters
+# are no dependencies of FastAPI's, the hop fills them in; a router's own get stand-ins for
+# what authentication will give), and the hop does (1) then (2). Input that fails validation then
 # takes the hop (1) on its own before its error is raised, so what a client sees, and in which
 # order (401/403, then the Idempotency-Key's answer, then 422), is the same for both.
 
@@ -221,10 +222,10 @@ def _replay(stored: idempotency.StoredResponse) -> Response:
 
 
 def _open_run_and_finish(
-    exchange: _Exchange, endpoint: Callable[..., Any], values: dict[str, Any]
+    exchange: _Exchange, endpoint: _Endpoint, values: dict[str, Any]
 ) -> Response:
-    """The one hop: authenticate (and claim the key), the endpoint with the stand-ins replaced,
-    its response, the end of the transaction; on an error, the rollback and its audit entry."""
+    """The one hop: authenticate (and claim the key), the endpoint, its response, the end of
+    the transaction; on an error, the rollback and its audit entry."""
     opening, exchange.opening = exchange.opening, None
     assert opening is not None
     stored = _open_exchange(exchange, opening)
@@ -233,20 +234,8 @@ def _open_run_and_finish(
     session, principal = exchange.session, exchange.principal
     assert session is not None
     assert principal is not None
-    real = {
-        _DEFERRED_SESSION: session,
-        _DEFERRED_PRINCIPAL: principal,
-        _DEFERRED_TENANT_ID: principal.tenant_id,
-    }
     try:
-        resolved = {
-            name: real.get(value, value) if isinstance(value, _Deferred) else value
-            for name, value in values.items()
-        }
-        if principal.tenant_id is None and any(v is _DEFERRED_TENANT_ID for v in values.values()):
-            # As `_tenant_id` asserts on the two-hop path: only a tenant has a tenant id.
-            raise AssertionError("a tenant id asked of the operator")
-        return _run_and_finish(exchange, endpoint, resolved)
+        return _run_and_finish(exchange, endpoint, values)
     except BaseException as exc:
         if not exchange.finished:
             exchange.finished = True
@@ -373,27 +362,98 @@ def _takes_response(dependant: Any) -> bool:
     return any(_takes_response(sub) for sub in dependant.dependencies)
 
 
-def _run_and_finish(
-    exchange: _Exchange, endpoint: Callable[..., Any], values: dict[str, Any]
-) -> Response:
+def _run_and_finish(exchange: _Exchange, endpoint: _Endpoint, values: dict[str, Any]) -> Response:
     """Hop 2: the endpoint, its response, and the end of the transaction."""
     assert exchange.plan is not None
-    response = exchange.plan.respond(endpoint(**values))
+    response = exchange.plan.respond(endpoint(exchange, values))
     _finish(exchange, response)
     return response
 
 
-def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+@dataclass(frozen=True)
+class _Endpoint:
+    """A plain endpoint, and those of its parameters that the boundary fills in itself (its
+    session, caller, tenant id, now): FastAPI does not solve them as dependencies, each of which
+    costs it more per request than the value is worth, and the one-hop path has no value for
+    them before its hop anyway."""
+
+    function: Callable[..., Any]
+    filled: tuple[tuple[str, Callable[..., Any]], ...]  # (parameter, boundary dependency)
+
+    @classmethod
+    def of(cls, function: Callable[..., Any]) -> _Endpoint:
+        filled = []
+        for name, parameter in _typed_signature(function).parameters.items():
+            dependency = _boundary_dependency(parameter)
+            if dependency is not None:
+                filled.append((name, dependency))
+        return cls(function=function, filled=tuple(filled))
+
+    def signature(self) -> inspect.Signature:
+        """What FastAPI is shown: the endpoint's parameters but those filled in here."""
+        names = {name for name, _ in self.filled}
+        signature = _typed_signature(self.function)
+        return signature.replace(
+            parameters=[p for p in signature.parameters.values() if p.name not in names]
+        )
+
+    def __call__(self, exchange: _Exchange, values: dict[str, Any]) -> Any:
+        for name, dependency in self.filled:
+            values[name] = _boundary_value(dependency, exchange)
+        return self.function(**values)
+
+
+def _typed_signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The signature with its annotations evaluated (modules here postpone them); as it is when
+    one cannot be (a name imported for type checking only), as FastAPI does: then no parameter
+    is filled in, and FastAPI solves them all."""
+    try:
+        return inspect.signature(function, eval_str=True)
+    except NameError:
+        return inspect.signature(function)
+
+
+def _boundary_dependency(parameter: inspect.Parameter) -> Callable[..., Any] | None:
+    """The boundary dependency (`SessionDep`, …) the parameter asks for, if it asks for one."""
+    declared = [parameter.default]
+    if get_origin(parameter.annotation) is Annotated:
+        declared += get_args(parameter.annotation)[1:]
+    for marker in declared:
+        if isinstance(marker, params.Depends) and marker.dependency in _BOUNDARY_DEPENDENCIES:
+            return marker.dependency
+    return None
+
+
+def _boundary_value(dependency: Callable[..., Any], exchange: _Exchange) -> Any:
+    """What the boundary dependency stands for in this request (authenticated by now)."""
+    principal = exchange.principal
+    assert principal is not None
+    if dependency is _session:
+        return exchange.session
+    if dependency is _principal:
+        return principal
+    if dependency is _tenant_id:
+        if principal.tenant_id is None:  # as `_tenant_id` asserts: only a tenant has one
+            raise AssertionError("a tenant id asked of the operator")
+        return principal.tenant_id
+    return SYSTEM_CLOCK.now()  # `_now`
+
+
+def _in_one_hop(function: Callable[..., Any]) -> Callable[..., Any]:
     """The plain (`def`) endpoint as a coroutine FastAPI awaits once its input is valid: it runs
     the endpoint in the thread pool and, when the route allows, builds the response and ends
     the transaction in that same hop, instead of one hop for the endpoint, one for validating
-    its answer and one for the commit. Signature and metadata stay the endpoint's own."""
+    its answer and one for the commit. Metadata stay the endpoint's own; its signature lacks
+    the parameters the boundary fills in (see `_Endpoint`)."""
+    endpoint = _Endpoint.of(function)
 
-    @functools.wraps(endpoint)
+    @functools.wraps(function)
     async def hop(**values: Any) -> Any:
         exchange = _exchange.get()
-        if exchange is None or exchange.plan is None:
-            return await run_in_threadpool(functools.partial(endpoint, **values))
+        if exchange is None:
+            raise RuntimeError("a boundary endpoint called outside its route")
+        if exchange.plan is None:
+            return await run_in_threadpool(endpoint, exchange, values)
         if exchange.opening is None:
             return await run_in_threadpool(_run_and_finish, exchange, endpoint, values)
         try:
@@ -402,7 +462,8 @@ def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             if exchange.principal is not None:
                 structlog.contextvars.bind_contextvars(tenant_id=exchange.principal.tenant_id)
 
-    hop.__hisaab_endpoint__ = endpoint  # type: ignore[attr-defined]
+    hop.__signature__ = endpoint.signature()  # type: ignore[attr-defined]
+    hop.__hisaab_endpoint__ = function  # type: ignore[attr-defined]
     return hop
 
 
@@ -558,9 +619,15 @@ async def _one_hop(
 def _only_boundary_dependencies(dependant: Any) -> bool:
     """Whether every dependency of the route is one of the boundary's own, which the one-hop
     path can stand in for (any other might use the session or the caller on the event loop),
-    and the endpoint does not read them from the request itself."""
+    and the endpoint does not read them from the request itself. A boundary dependency that
+    gives an endpoint parameter its value is filled in by the hop (`_Endpoint`), not solved;
+    one left for FastAPI to solve (an endpoint whose annotations cannot be evaluated) must
+    not meet a stand-in, so only unnamed ones (a router's, whose value nobody sees) qualify."""
     return dependant.request_param_name is None and all(
-        (sub.call in _BOUNDARY_DEPENDENCIES or isinstance(sub.call, HTTPBearer))
+        (
+            (sub.call in _BOUNDARY_DEPENDENCIES and sub.name is None)
+            or isinstance(sub.call, HTTPBearer)
+        )
         and not sub.dependencies
         for sub in dependant.dependencies
     )

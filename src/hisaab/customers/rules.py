@@ -7,6 +7,7 @@ as a whole, on create and again on every change.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -47,6 +48,7 @@ class TaxIdentity:
     sez: bool = False
 
 
+@functools.lru_cache(maxsize=4096)
 def tax_identity(
     country: str,
     state: str | None = None,
@@ -57,7 +59,9 @@ def tax_identity(
     """Validate and normalize a customer's tax identity; raises 422 with a precise code.
 
     The codes are the tenant rules' own (`gstin_state_mismatch`, `state_required`, …), so a
-    client handles a bad GSTIN the same way wherever it sent one.
+    client handles a bad GSTIN the same way wherever it sent one. An identity found valid is
+    remembered (a refusal is not: it raises anew): the rule is pure, and most customers of a
+    tenant share a few identities.
     """
     try:
         where = tax.location(country, state, gstin, "customer")
@@ -99,11 +103,14 @@ def changed_tax_identity(current: TaxIdentity, changes: Mapping[str, Any]) -> Ta
     return tax_identity(merged.country, merged.state, merged.gstin, merged.vat_id, merged.sez)
 
 
+@functools.lru_cache(maxsize=1024)
 def locale(value: str) -> str:
     """A locale Babel has data for, stored as its CLDR identifier (`en-in` → `en_IN`).
 
     The CLDR form is what Babel's formatting (`Money.format`) takes as is. Input that Babel would
     only accept by changing it (`und` → `en_US`, a dropped variant) is refused, not guessed.
+    Remembered per text (a refusal is not: it raises anew): Babel's answer never changes, and
+    parsing costs more than the rest of creating a customer's rules.
     """
     error = invalid(
         "invalid_locale",
