@@ -74,7 +74,10 @@ def on_event(session: Session, event: EventRecord) -> None:
 
 
 def create(
-    session: Session, endpoint: WebhookEndpoint, event: EventRecord, now: datetime
+    session: Session,
+    endpoint: repository.Target | WebhookEndpoint,
+    event: EventRecord,
+    now: datetime,
 ) -> str | None:
     """Record the delivery and enqueue its first try; None if it already exists (a replay)."""
     delivery_id = new_id("whd")

@@ -199,7 +199,7 @@ def resend_event(
                 f"Endpoint {endpoint.id} does not take {event.type} events; "
                 "add the type to its `events` first.",
             )
-        targets: Sequence[WebhookEndpoint] = [endpoint]
+        targets: Sequence[repository.Target | WebhookEndpoint] = [endpoint]
     else:
         targets = repository.endpoints_for(session, event.type)
     views = []

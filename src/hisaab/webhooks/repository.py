@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.core.queries import any_of
+from hisaab.db import run_sql
 from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -91,20 +92,31 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     session.flush()
 
 
-def endpoints_for(session: Session, event_type: str) -> Sequence[WebhookEndpoint]:
+class Target(NamedTuple):
+    """An enabled endpoint as a delivery needs it: whose it is, which, and what it takes."""
+
+    tenant_id: str
+    id: str
+    events: list[str]
+
+
+def endpoints_for(session: Session, event_type: str) -> Sequence[Target]:
     """The tenant's enabled endpoints that take events of this type (the tenant's endpoints are
     read once per bulk batch or `memoizing` block, whatever types it emits)."""
     enabled = bulk.memo(session, "webhook_endpoints", lambda: _enabled_endpoints(session))
     return [e for e in enabled if "*" in e.events or event_type in e.events]
 
 
-def _enabled_endpoints(session: Session) -> Sequence[WebhookEndpoint]:
-    statement = (
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.disabled_at.is_(None))
-        .order_by(WebhookEndpoint.id)
-    )
-    return session.scalars(statement).all()
+_ENABLED = (
+    "SELECT tenant_id, id, events FROM webhook_endpoints WHERE disabled_at IS NULL ORDER BY id"
+)
+
+
+def _enabled_endpoints(session: Session) -> list[Target]:
+    """Plain rows through the driver: every request that emits an event asks (most tenants have
+    no endpoint, or a few), and the ORM's statement and objects cost more than the answer."""
+    rows = run_sql(session, _ENABLED).all()
+    return [Target(row.tenant_id, row.id, row.events) for row in rows]
 
 
 # --- deliveries ---------------------------------------------------------------------------
