@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from hisaab.core import bulk
@@ -313,3 +313,31 @@ def test_collected_items_are_written_once_after_the_rows(
         with bulk.batch(session):  # a new batch, a new list
             bulk.collect(session, "k", write).append(3)
     assert written == [([1, 2], 1), ([3], 1)]
+
+
+def test_construct_makes_what_the_constructor_makes_and_tracks_later_changes(
+    database: Database, tenant: TenantHandle
+) -> None:
+    values = _mail(tenant.id)
+    made = bulk.construct(MailMessage, **values)
+    reference = MailMessage(**{**values, "id": new_id("msg")})
+    assert inspect(made).transient
+    assert {k: getattr(made, k) for k in values} == values
+    assert {k: getattr(reference, k) for k in values if k != "id"} == {
+        k: v for k, v in values.items() if k != "id"
+    }
+    with database.transaction(tenant.id) as session:
+        session.add(made)
+        session.flush()
+        made.status = "sent"  # tracked: written by the next flush
+        session.flush()
+    with database.transaction(tenant.id) as session:
+        stored = session.get(MailMessage, (tenant.id, values["id"]))
+        assert stored is not None
+        assert (stored.subject, stored.status) == (values["subject"], "sent")
+
+
+@pytest.mark.parametrize("name", ["subjcet", "metadata", "_sa_instance_state"])
+def test_construct_refuses_what_is_no_column_attribute(tenant: TenantHandle, name: str) -> None:
+    with pytest.raises(TypeError, match="no column attribute"):
+        bulk.construct(MailMessage, **_mail(tenant.id), **{name: "x"})

@@ -25,13 +25,14 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ARRAY, Table, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 _KEY = "hisaab.bulk"
 _MEMO_KEY = "hisaab.bulk.memo"
@@ -198,6 +199,27 @@ def add_new(session: Session, objects: Sequence[Any]) -> None:
     for obj in objects:
         make_transient_to_detached(obj)
         session.add(obj)
+
+
+def construct(cls: type[T], **values: Any) -> T:
+    """A new ORM object holding these column values, made without the mapped class's
+    constructor, whose per-attribute events (history for an object that has none yet) cost
+    more than all else of making it: a billing run makes an invoice, a line and a payment
+    try per renewal. It is transient, as a constructed object is; changes from here on are
+    tracked as usual. Only column attributes may be given (the constructor would also take
+    relationships and settable properties; none of the objects made here has any)."""
+    unknown = values.keys() - _column_keys(cast(type, cls))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no column attribute {sorted(unknown)[0]!r}")
+    obj: T = manager_of_class(cls).new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+@functools.cache
+def _column_keys(cls: type) -> frozenset[str]:
+    mapper: Mapper[Any] = sa_inspect(cls)
+    return frozenset(prop.key for prop in mapper.column_attrs)
 
 
 def collect(session: Session, key: str, write: Callable[[Session, list[Any]], None]) -> list[Any]:

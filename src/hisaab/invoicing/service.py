@@ -369,7 +369,8 @@ def _build(
         seller_lut=tenant.lut,
         seller_registrations=[(r["scheme"], r["number"]) for r in tenant.tax_registrations],
     )
-    invoice = Invoice(
+    invoice = bulk.construct(
+        Invoice,
         tenant_id=tenant_id,
         id=draft.invoice_id or new_id("in"),
         number=None,
@@ -393,7 +394,8 @@ def _build(
         updated_at=now,
     )
     lines = [
-        InvoiceLine(
+        bulk.construct(
+            InvoiceLine,
             **vars(line),
             tenant_id=tenant_id,
             id=new_id("il"),

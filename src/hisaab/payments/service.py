@@ -138,7 +138,8 @@ def _new_attempt(
 ) -> PaymentAttempt:
     """The next try of the invoice, for all it still owes, with its idempotency key
     (`attempt_number`: when the caller knows it, e.g. 1 for a just finalized invoice)."""
-    attempt = PaymentAttempt(
+    attempt = bulk.construct(
+        PaymentAttempt,
         tenant_id=invoice.tenant_id,
         id=new_id("pay"),
         invoice_id=invoice.id,
