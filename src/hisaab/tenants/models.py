@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +32,10 @@ class Tenant(Base):
     dunning: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Per gateway, its credentials sealed with hisaab.core.secrets (DESIGN rule 9).
     gateways: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONB)
+    # Moved by a trigger with every change to the tenant's webhook endpoints (migration 0019);
+    # never written by the application. Authentication reads it, and the webhooks repository
+    # keys its cache of enabled endpoints by it.
+    webhooks_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 

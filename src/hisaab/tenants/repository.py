@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,12 +12,23 @@ from hisaab.db import run_sql, scoping
 from hisaab.tenants.models import ApiKey, Tenant
 
 # The key's tenant, and the transaction bound to that tenant's scope in the same round trip
-# (set_config runs for the one row returned: an unknown or revoked key binds nothing).
-# Plain driver SQL: it runs on every request.
+# (set_config runs for the one row returned: an unknown or revoked key binds nothing), with the
+# tenant's webhook-endpoints version (see `ResolvedKey`). Plain driver SQL: it runs on every
+# request.
 _RESOLVE_AND_BIND = (
-    f"SELECT tenant_id, key_id, {scoping('tenant_id')} FROM hisaab_resolve_api_key(%s)"
+    "SELECT tenant_id, key_id, webhooks_version, "
+    f"{scoping('tenant_id')} FROM hisaab_resolve_api_key(%s)"
 )
-_RESOLVE = "SELECT tenant_id, key_id FROM hisaab_resolve_api_key(%s)"
+_RESOLVE = "SELECT tenant_id, key_id, webhooks_version FROM hisaab_resolve_api_key(%s)"
+
+
+class ResolvedKey(NamedTuple):
+    """A live key's tenant and id, and the tenant's `webhooks_version` (a counter that every
+    change to its webhook endpoints moves) as of the statement that resolved the key."""
+
+    tenant_id: str
+    key_id: str
+    webhooks_version: int
 
 
 def add(session: Session, obj: Tenant | ApiKey) -> None:
@@ -41,17 +54,16 @@ def list_keys(session: Session, page: PageRequest) -> Slice[ApiKey]:
     return fetch_page(session, select(ApiKey), ApiKey.id, page)
 
 
-def resolve_key(
-    session: Session, secret_hash: str, *, bind: bool = False
-) -> tuple[str, str] | None:
-    """(tenant_id, key_id) of a live key, before any tenant scope exists; with `bind`, the
-    transaction is also bound to that tenant's scope (nothing is bound when there is no key).
+def resolve_key(session: Session, secret_hash: str, *, bind: bool = False) -> ResolvedKey | None:
+    """A live key's tenant, id and the tenant's webhooks version, before any tenant scope
+    exists; with `bind`, the transaction is also bound to that tenant's scope (nothing is bound
+    when there is no key).
 
     Runs through a SECURITY DEFINER function that can only answer this one question, so
     authentication needs no cross-tenant read access.
     """
     row = run_sql(session, _RESOLVE_AND_BIND if bind else _RESOLVE, (secret_hash,)).first()
-    return (row.tenant_id, row.key_id) if row else None
+    return ResolvedKey(row.tenant_id, row.key_id, row.webhooks_version) if row else None
 
 
 def all_tenant_ids(session: Session) -> list[str]:

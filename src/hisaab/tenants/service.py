@@ -15,7 +15,7 @@ from hisaab.core.ids import new_id
 from hisaab.core.lookup import found
 from hisaab.core.money import currency_code
 from hisaab.core.pagination import PageRequest, Slice
-from hisaab.core.tenancy import OPERATOR, Principal, tenant_principal
+from hisaab.core.tenancy import OPERATOR, Principal, note_webhooks_version, tenant_principal
 from hisaab.db import bind_scope
 from hisaab.tenants import keys, repository, rules
 from hisaab.tenants.models import ApiKey, Tenant
@@ -41,7 +41,10 @@ def authenticate(
     """The principal behind an `Authorization: Bearer …` header, or 401.
 
     With `bind`, the session's transaction is also bound to the principal's scope (a tenant key
-    in the same round trip as its lookup); nothing is bound when the answer is 401.
+    in the same round trip as its lookup); nothing is bound when the answer is 401. A tenant key
+    bound so also leaves the note of the tenant's webhook-endpoints version, as read by that
+    statement, for the rest of the transaction (`core.tenancy.webhooks_version`): the request
+    boundary runs this as the transaction's first statement.
     """
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
@@ -54,8 +57,9 @@ def authenticate(
     if token.startswith(keys.SECRET_PREFIX) and token.isascii():
         found = repository.resolve_key(session, keys.secret_hash(token), bind=bind)
         if found is not None:
-            tenant_id, key_id = found
-            return tenant_principal(tenant_id, key_id)
+            if bind:
+                note_webhooks_version(session, found.tenant_id, found.webhooks_version)
+            return tenant_principal(found.tenant_id, found.key_id)
     raise unauthorized("The API key is not valid or has been revoked.")
 
 

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from hisaab.core import bulk
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.core.queries import any_of
+from hisaab.core.tenancy import forget_webhooks_version, webhooks_version
 from hisaab.db import run_sql
 from hisaab.webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -103,12 +104,68 @@ class Target(NamedTuple):
 def endpoints_for(session: Session, event_type: str) -> Sequence[Target]:
     """The tenant's enabled endpoints that take events of this type (the tenant's endpoints are
     read once per bulk batch or `memoizing` block, whatever types it emits)."""
-    enabled = bulk.memo(session, "webhook_endpoints", lambda: _enabled_endpoints(session))
+    enabled = bulk.memo(session, "webhook_endpoints", lambda: _enabled(session))
     return [e for e in enabled if "*" in e.events or event_type in e.events]
+
+
+# Per process: each tenant's enabled endpoints, with the `webhooks_version` they are those of.
+# Plain dict reads and writes (atomic under the GIL; never iterated), emptied when full.
+_cache: dict[str, tuple[int, Sequence[Target]]] = {}
+_MAX_CACHED = 100_000
+
+
+def _enabled(session: Session) -> Sequence[Target]:
+    """The enabled endpoints of the scope's tenant: from the per-process cache when the request
+    knows its tenant's endpoints version and the cache holds that version, else read.
+
+    Why a hit is never stale. The version is a count of the tenant's endpoint changes, moved by
+    a trigger in the transaction of each change (migration 0019); authentication by API key
+    reads it in the statement that binds the transaction to the tenant's scope, the
+    transaction's first (`core.http._open`), and notes it for that transaction only
+    (`core.tenancy.webhooks_version` answers nothing in a later transaction of the session, nor
+    once this one has changed an endpoint itself: see `_forget`). A cache entry is written from
+    one statement that reads the endpoints and the version together, so it holds exactly the
+    endpoints of that version. A hit therefore gives the endpoints committed as of the request's
+    first statement; a miss reads them now, as every request did before.
+
+    The transaction is READ COMMITTED, so an endpoint change committed by another transaction
+    between this request's first statement and its event is seen by a read now but not by a
+    hit. That is accepted, not closed: such a change is concurrent with the request (it was not
+    committed when the request began), and which of the two it is ordered after was never
+    promised (a read now could as well run just before that commit); any change committed
+    before the request began, including every one whose response the client has received, is
+    seen. Worker jobs and requests without an API key carry no version and read every time.
+    """
+    known = webhooks_version(session)
+    if known is None:
+        return _enabled_endpoints(session)
+    tenant_id, version = known
+    cached = _cache.get(tenant_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = run_sql(session, _ENABLED_WITH_VERSION, (tenant_id,)).all()
+    if not rows:  # the tenant's row is not in scope: nothing to cache
+        return _enabled_endpoints(session)
+    read_version = rows[0].webhooks_version
+    enabled = tuple(Target(tenant_id, row.id, row.events) for row in rows if row.id is not None)
+    # Exact whichever request stores last (a slower one may put back an older version: the next
+    # request of the newer one reads again).
+    if len(_cache) >= _MAX_CACHED:
+        _cache.clear()
+    _cache[tenant_id] = (read_version, enabled)
+    return enabled
 
 
 _ENABLED = (
     "SELECT tenant_id, id, events FROM webhook_endpoints WHERE disabled_at IS NULL ORDER BY id"
+)
+# The tenant's version and its enabled endpoints in one snapshot (one row with no endpoint when
+# it has none; none at all when the tenant's row is not in the transaction's scope).
+_ENABLED_WITH_VERSION = (
+    "SELECT t.webhooks_version, e.id, e.events FROM tenants t"
+    " LEFT JOIN webhook_endpoints e"
+    " ON e.tenant_id = t.id AND e.disabled_at IS NULL"
+    " WHERE t.id = %s ORDER BY e.id"
 )
 
 
@@ -117,6 +174,18 @@ def _enabled_endpoints(session: Session) -> list[Target]:
     no endpoint, or a few), and the ORM's statement and objects cost more than the answer."""
     rows = run_sql(session, _ENABLED).all()
     return [Target(row.tenant_id, row.id, row.events) for row in rows]
+
+
+@event.listens_for(WebhookEndpoint, "after_insert")
+@event.listens_for(WebhookEndpoint, "after_update")
+@event.listens_for(WebhookEndpoint, "after_delete")
+def _forget(_mapper: Any, _connection: Any, endpoint: WebhookEndpoint) -> None:
+    """A transaction that changes an endpoint (the trigger moves its tenant's version in this
+    same transaction) no longer trusts the version it read before (every change to endpoints
+    goes through the ORM)."""
+    session = object_session(endpoint)
+    if session is not None:
+        forget_webhooks_version(session)
 
 
 # --- deliveries ---------------------------------------------------------------------------
