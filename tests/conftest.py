@@ -18,6 +18,7 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 from hypothesis import settings
+from sqlalchemy import event
 from sqlalchemy.engine import URL
 
 from hisaab import migrations
@@ -163,6 +164,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if label is not None and item.parent is not None:
             originalname = getattr(item, "originalname", item.name)
             item._id = item.parent.id.child(originalname).with_params(label)
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[list[str]]:
+    """Every statement the app's engine sends while the test runs, whitespace collapsed."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(" ".join(args[2].split()))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(database.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

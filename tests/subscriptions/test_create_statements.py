@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hisaab.db import Database
 from tests.conftest import TenantHandle
 from tests.e2e.billing import Billing
-
-
-@pytest.fixture
-def statements(database: Database) -> Iterator[list[str]]:
-    """Every statement the app's engine sends while the test runs, whitespace collapsed."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(args[2].split()))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(database.engine, "before_cursor_execute", record)
 
 
 def _kinds(sent: list[str]) -> Counter[str]:

@@ -6,13 +6,10 @@ honoured by the very next request; one tenant's cached endpoints never serve ano
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
 from pydantic import BaseModel
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hisaab.core import tenancy
 from hisaab.db import Database, bind_scope
@@ -24,19 +21,6 @@ from tests.conftest import TenantHandle
 from tests.webhooks.conftest import create_customer, create_endpoint, deliveries
 
 URL = "https://hooks.example.test/version"
-
-
-@pytest.fixture
-def statements(database: Database) -> Iterator[list[str]]:
-    """Every statement the app's engine sends while the test runs, whitespace collapsed."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(" ".join(args[2].split()))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(database.engine, "before_cursor_execute", record)
 
 
 def _version(database: Database, tenant_id: str) -> int:
