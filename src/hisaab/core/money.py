@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -113,10 +113,17 @@ class Money:
 
     def format(self, locale: str = "en") -> str:
         """Human text in a locale (`₹1,00,000.00` in en_IN, `1.000,00 €` in de)."""
-        return str(format_currency(self.to_decimal(), self.currency, locale=locale))
+        return _formatted(self.amount, self.currency, locale)
 
     def __str__(self) -> str:
         return f"{self.to_decimal():f} {self.currency}"
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: int, currency: str, locale: str) -> str:
+    """Remembered: Babel's answer never changes, costs more than the rest of an invoice email,
+    and a tenant's invoices repeat a few prices (every renewal of a plan says the same)."""
+    return str(format_currency(Money(amount, currency).to_decimal(), currency, locale=locale))
 
 
 def total(amounts: list[Money], currency: str) -> Money:

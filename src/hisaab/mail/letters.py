@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
@@ -91,7 +92,7 @@ class Letter:
 
     def date(self, at: datetime) -> str:
         """The day as the tenant's calendar shows it."""
-        return str(format_date(at.astimezone(self.timezone).date(), "long", locale=self.locale))
+        return _long_date(at.astimezone(self.timezone).date(), self.locale)
 
     def date_time(self, at: datetime) -> str:
         """Date, time and zone abbreviation (IST): when money moves, the time is unambiguous."""
@@ -160,3 +161,9 @@ def _linked(paragraph: str) -> str:
         href = html.escape(url, quote=True)
         return f'{html.escape(head)} <a href="{href}" style="color:#0b57d0">{href}</a>'
     return html.escape(paragraph)
+
+
+@lru_cache(maxsize=1024)
+def _long_date(day: date, locale: str) -> str:
+    """Remembered: Babel's answer never changes, and a billing run's letters share a few days."""
+    return str(format_date(day, "long", locale=locale))
