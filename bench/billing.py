@@ -44,6 +44,7 @@ from hisaab.billing import service as billing
 from hisaab.core import collector, secrets
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database, owner_engine
+from hisaab.invoicing import notifications
 from hisaab.jobs import queue, runtime
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.observability import configure_logging
@@ -384,6 +385,7 @@ def run_in_process(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
         due_at = datetime.now(UTC)
         _seed(scratch, n, due_at)
         collector.tune()  # as `hisaab worker` does
+        notifications.install()  # as it does too: renewals send invoice emails
         cpu_before = _read_cpu(scratch, [os.getpid()])
         started_at = datetime.now(UTC)
         started = time.perf_counter()
