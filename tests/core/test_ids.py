@@ -203,3 +203,14 @@ def test_threads_never_share_an_id() -> None:
         batches = list(pool.map(lambda _: [new_id("evt") for _ in range(3_000)], range(8)))
     made = [value for batch in batches for value in batch]
     assert len(set(made)) == len(made) == 24_000
+
+
+def test_ids_of_one_millisecond_sort_in_the_order_they_were_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A billing batch makes many invoices in one millisecond: listed by id, they stay in the
+    order they were issued."""
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000_000_000)
+    made = [new_id("in") for _ in range(5_000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections.abc import Iterator
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _BODY_LENGTH = 26
@@ -39,53 +39,58 @@ def _encode(value: int, characters: int) -> str:
     )
 
 
-def _random_parts() -> Iterator[str]:
-    """Encoded random parts from one read of the OS's randomness: one system call for every
-    4,096 ids, not one each (a billing run makes ~25 ids per subscription)."""
+_MAX_RANDOM = (1 << _RANDOM_BITS) - 1
+
+
+def _random_values() -> list[int]:
+    """Random parts from one read of the OS's randomness: one system call for every 4,096 ids,
+    not one each (a billing run makes ~25 ids per subscription)."""
     pool = os.urandom(_POOL_SIZE * _RANDOM_BITS // 8)
     step = _RANDOM_BITS // 8
-    return iter(
-        [
-            _encode(int.from_bytes(pool[start : start + step]), _RANDOM_BITS // 5)
-            for start in range(0, len(pool), step)
-        ]
-    )
+    return [int.from_bytes(pool[start : start + step]) for start in range(0, len(pool), step)]
 
 
 class _Made:
-    """What `new_id` keeps between calls.
+    """What `new_id` keeps between calls, changed under `lock` only: the millisecond of the
+    last id, its encoding, the last id's random part, and fresh random parts not yet used."""
 
-    `random` is a list iterator: it hands each item out once even across threads (its `next` is
-    atomic under the GIL); two threads that find it empty both refill, which costs a pool, never
-    a repeat. `stamp` is (millisecond, its encoding) in one tuple, so a thread never reads one
-    without the other.
-    """
-
-    random: Iterator[str] = iter(())
-    stamp: tuple[int, str] = (-1, "")
+    lock = threading.Lock()
+    millis = -1
+    stamp = ""
+    last = 0
+    pool: list[int] = []
 
 
-def _forget_pool() -> None:
-    """A forked child must not hand out the parent's remaining random parts again."""
-    _Made.random = iter(())
+def _forget() -> None:
+    """A forked child must not go on from the parent's last id, nor use its pool: both would
+    give the parent's next ids again."""
+    _Made.lock = threading.Lock()
+    _Made.millis = -1
+    _Made.pool = []
 
 
-os.register_at_fork(after_in_child=_forget_pool)
+os.register_at_fork(after_in_child=_forget)
 
 
 def new_id(prefix: str) -> str:
-    """A fresh id such as `ten_01jd3k…`; later calls sort after earlier ones (per millisecond)."""
+    """A fresh id such as `ten_01jd3k…`; later calls sort after earlier ones: by millisecond
+    across processes, and within a millisecond too in one process (the random part of the
+    millisecond's first id, then counted up from it, as ULID's monotonic form does)."""
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     millis = time.time_ns() // 1_000_000
-    stamp = _Made.stamp
-    if stamp[0] != millis:
-        stamp = _Made.stamp = (millis, _encode(millis, _TIME_CHARS))
-    random_part = next(_Made.random, None)
-    if random_part is None:
-        _Made.random = _random_parts()
-        random_part = next(_Made.random)
-    return f"{prefix}_{stamp[1]}{random_part}"
+    with _Made.lock:
+        if millis == _Made.millis and _Made.last < _MAX_RANDOM:
+            value = _Made.last + 1
+        else:
+            if millis != _Made.millis:
+                _Made.millis, _Made.stamp = millis, _encode(millis, _TIME_CHARS)
+            if not _Made.pool:
+                _Made.pool = _random_values()
+            value = _Made.pool.pop()
+        _Made.last = value
+        stamp = _Made.stamp
+    return f"{prefix}_{stamp}{_encode(value, _RANDOM_BITS // 5)}"
 
 
 # A prefix and a body of the alphabet's characters (ASCII only: `re.ASCII` is implied by the
