@@ -8,17 +8,22 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
+from hisaab.clocks.models import TestClock
 from hisaab.core import bulk
 from hisaab.core.ids import new_id
+from hisaab.customers.models import Customer
 from hisaab.db import Database
 from hisaab.mail.models import MailMessage
 from hisaab.webhooks.models import Event, WebhookEndpoint
 from tests.conftest import TenantHandle
 
 EVENTS = Event.__table__
+CUSTOMERS = Customer.__table__
+CLOCKS = TestClock.__table__
 MAIL = MailMessage.__table__
 AWKWARD = {
     "text": 'quote " backslash \\ comma , braces {} tab \t newline \n NUL-free ünïcødé ₹',
@@ -341,3 +346,71 @@ def test_construct_makes_what_the_constructor_makes_and_tracks_later_changes(
 def test_construct_refuses_what_is_no_column_attribute(tenant: TenantHandle, name: str) -> None:
     with pytest.raises(TypeError, match="no column attribute"):
         bulk.construct(MailMessage, **_mail(tenant.id), **{name: "x"})
+
+
+def _clock_and_its_customer(tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = {
+        "tenant_id": tenant_id,
+        "id": new_id("clock"),
+        "name": None,
+        "status": "ready",
+        "frozen_time": at,
+        "reached_time": at,
+        "created_at": at,
+    }
+    customer = {
+        **{c.name: None for c in Customer.__table__.columns},
+        "tenant_id": tenant_id,
+        "id": new_id("cus"),
+        "name": "On a clock",
+        "email": "clock@example.test",
+        "country": "IN",
+        "currency": "INR",
+        "locale": "en",
+        "sez": False,
+        "metadata": {},
+        "test_clock_id": clock["id"],
+        "created_at": at,
+        "updated_at": at,
+    }
+    return clock, customer
+
+
+def test_the_plain_rows_of_several_tables_go_as_one_statement(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """One round trip for a request's rows; a row may point at one written beside it (its
+    foreign key is checked when the statement ends)."""
+    clock, customer = _clock_and_its_customer(tenant.id)
+    event = _event(tenant.id, {"object": AWKWARD}, clock["created_at"])
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    sqlalchemy_event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.transaction(tenant.id) as session, bulk.batch(session):
+            # The child first: the order of the tables is the order of first writes.
+            bulk.insert_row(session, CUSTOMERS, customer)
+            bulk.insert_row(session, CLOCKS, clock)
+            bulk.insert_row(session, EVENTS, event)
+    finally:
+        sqlalchemy_event.remove(database.engine, "before_cursor_execute", listener)
+    inserts = [s for s in sent if "INSERT" in s]
+    assert len(inserts) == 1 and inserts[0].startswith("WITH w0 AS (INSERT INTO customers")
+    with database.transaction(tenant.id) as session:
+        stored = session.get(Customer, (tenant.id, customer["id"]))
+        assert stored is not None and stored.test_clock_id == clock["id"]
+        assert session.get(Event, (tenant.id, event["id"])).data == event["data"]  # type: ignore[union-attr]
+
+
+def test_a_row_pointing_nowhere_fails_the_whole_statement(
+    database: Database, tenant: TenantHandle
+) -> None:
+    _, customer = _clock_and_its_customer(tenant.id)  # its clock is never written
+    event = _event(tenant.id, {"object": {}}, datetime(2026, 1, 1, tzinfo=UTC))
+    failing = pytest.raises(DBAPIError, match="fk_customers")
+    with failing, database.transaction(tenant.id) as session, bulk.batch(session):
+        bulk.insert_row(session, EVENTS, event)
+        bulk.insert_row(session, CUSTOMERS, customer)
+    with database.transaction(tenant.id) as session:
+        assert session.get(Event, (tenant.id, event["id"])) is None

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import ARRAY, Table, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 
@@ -279,20 +279,30 @@ def forget(session: Session, key: Any) -> None:
 
 
 def flush(session: Session) -> None:
-    """ORM objects first (collected rows may point at them), then each table's rows."""
+    """ORM objects first (collected rows may point at them), then each table's rows in the order
+    the tables were first written to; the plain inserts of tables in a row go as one statement
+    (a request's few rows would cost a round trip each)."""
     current = _current(session)
     if current is None:
         return
     session.flush()
+    connection = session.connection()
     while current.tables or current.after:
         tables, current.tables = current.tables, {}
+        parts: list[_Part] = []
         for (table, key), rows in tables.items():
+            if key is None and _driver_sql_serves(table):
+                parts.extend(_unnest_parts(table, rows, connection.dialect))
+                continue
+            _send(connection, parts)
+            parts = []
             if key is None:
-                insert_now(session, table, rows)
+                session.execute(insert(table), list(rows))
                 continue
             for start in range(0, len(rows), CHUNK):
                 statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
                 session.execute(statement, list(rows[start : start + CHUNK]))
+        _send(connection, parts)
         after, current.after = current.after, []
         current.collected = {}  # what is collected from here on is written by the next round
         for write in after:
@@ -312,14 +322,37 @@ def insert_now(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
         session.execute(insert(table), list(rows))
         return
     connection = session.connection()
+    _send(connection, _unnest_parts(table, rows, connection.dialect))
+
+
+# An unnest INSERT of one table and set of columns, and its column arrays.
+_Part = tuple[str, tuple[Any, ...]]
+
+
+def _send(connection: Connection, parts: Sequence[_Part]) -> None:
+    """The parts as one statement, each INSERT but the last a data-modifying `WITH` part of it.
+    Foreign keys are checked at the statement's end, so a row may point at one beside it."""
+    if not parts:
+        return
+    *withs, (sql, params) = parts
+    if withs:
+        named = ", ".join(f"w{index} AS ({part})" for index, (part, _) in enumerate(withs))
+        sql = f"WITH {named} {sql}"
+        params = tuple(value for _, values in parts for value in values)
+    connection.exec_driver_sql(sql, params)
+
+
+def _unnest_parts(table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect) -> list[_Part]:
+    """The unnest INSERT of each set of columns the rows give, with its column arrays."""
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row), []).append(row)
+    parts = []
     for names, members in groups.items():
         columns = [[row[name] for row in members] for name in names]
         # A JSON column whose every value is already serialized goes as text, cast there.
         as_text = tuple(all(isinstance(v, JsonText) for v in values) for values in columns)
-        sql, processors = _unnest_insert(table, names, as_text, connection.dialect)
+        sql, processors = _unnest_insert(table, names, as_text, dialect)
         arrays = []
         for given, text, process in zip(columns, as_text, processors, strict=True):
             if text:
@@ -327,7 +360,8 @@ def insert_now(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
                 continue
             values = [json.loads(v) if isinstance(v, JsonText) else v for v in given]
             arrays.append(values if process is None else [process(v) for v in values])
-        connection.exec_driver_sql(sql, tuple(arrays))
+        parts.append((sql, tuple(arrays)))
+    return parts
 
 
 @functools.cache

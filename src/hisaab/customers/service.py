@@ -137,9 +137,10 @@ def create_customer(
         created_at=now,
         updated_at=now,
     )
-    with _constraints(data.test_clock_id):
+    # The customer's row and its event's go out together when the batch ends (one statement),
+    # where a conflict is still the client's answer.
+    with _constraints(data.test_clock_id), _batch(session):
         repository.insert_customer(session, tenant_id, shown)
-    with _batch(session):
         events.emit(session, tenant_id, "customer.created", shown, now)
     return shown
 
