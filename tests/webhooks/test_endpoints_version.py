@@ -178,19 +178,17 @@ def test_a_change_committed_by_sql_in_another_transaction_is_honoured_next(
     create_customer(tenant)
     assert _customer_deliveries(tenant, endpoint["id"]) == 2
 
-    with database.transaction(tenant.id) as session:
-        session.execute(
-            text("UPDATE webhook_endpoints SET disabled_at = now() WHERE id = :id"),
-            {"id": endpoint["id"]},
-        )
+    def set_disabled_at(value: str) -> None:
+        with database.transaction(tenant.id) as session:
+            session.execute(
+                text(f"UPDATE webhook_endpoints SET disabled_at = {value} WHERE id = :id"),
+                {"id": endpoint["id"]},
+            )
+
+    set_disabled_at("now()")
     create_customer(tenant)
     assert _customer_deliveries(tenant, endpoint["id"]) == 2
-
-    with database.transaction(tenant.id) as session:
-        session.execute(
-            text("UPDATE webhook_endpoints SET disabled_at = NULL WHERE id = :id"),
-            {"id": endpoint["id"]},
-        )
+    set_disabled_at("NULL")
     create_customer(tenant)
     assert _customer_deliveries(tenant, endpoint["id"]) == 3
 
