@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy import event, func, inspect, select, text, update
 from sqlalchemy.exc import (
     IntegrityError,
     OperationalError,
@@ -28,10 +28,11 @@ from hisaab.core.ids import new_id
 from hisaab.customers.models import Customer
 from hisaab.db import Database, bind_scope
 from hisaab.invoicing.models import Invoice, InvoiceLine, PendingItem
+from hisaab.mail.models import MailMessage
 from hisaab.tenants.models import Tenant
 from hisaab.webhooks.models import WebhookEndpoint
 from tests.conftest import TenantHandle
-from tests.core.test_bulk import AWKWARD
+from tests.core.test_bulk import AWKWARD, _mail
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -587,6 +588,29 @@ def test_new_rows_added_child_first_are_inserted_parent_first_one_statement_per_
         assert stored_lines[0].period_end == T0 + timedelta(days=30)
 
 
+def test_new_objects_are_inserted_at_once_and_stay_in_the_session(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """One flush, one statement; the objects are then persistent, so a later change is an
+    UPDATE; a column left unset is NULL, as the unit of work writes it."""
+    messages = [MailMessage(**_mail(tenant.id)) for _ in range(3)]
+    with database.transaction(tenant.id) as session:
+        session.add_all(messages)
+        session.flush()
+        assert all(m in session and m not in session.new for m in messages)
+        ids = [m.id for m in messages]
+        count = select(func.count()).where(MailMessage.id.in_(ids))
+        assert session.execute(count.execution_options(autoflush=False)).scalar() == 3
+        messages[0].status = "sent"
+    with database.transaction(tenant.id) as session:
+        stored = {
+            m.id: m for m in session.scalars(select(MailMessage).where(MailMessage.id.in_(ids)))
+        }
+    assert stored[ids[0]].status == "sent"
+    assert stored[ids[1]].status == "queued"
+    assert stored[ids[1]].to_address is None and stored[ids[1]].sent_at is None
+
+
 @pytest.mark.filterwarnings("ignore:Column 'customers.id' is marked as a member")
 def test_a_new_object_without_its_key_is_left_to_the_unit_of_work(
     database: Database, tenant: TenantHandle
@@ -699,11 +723,12 @@ def test_a_flush_with_a_delete_is_left_whole_to_the_unit_of_work(
         assert session.get_one(Customer, (tenant.id, new.id)).name == "New"
 
 
-def test_a_json_column_never_set_is_left_to_the_unit_of_work_as_sql_null(
+def test_a_json_column_never_set_is_left_out_as_sql_null(
     database: Database, tenant: TenantHandle
 ) -> None:
     """The unit of work leaves an unset column out of its INSERT (SQL NULL); None given for a
-    JSON column is JSON null. Writing None for the unset one set-based would store `null`."""
+    JSON column is JSON null. Writing None for the unset one set-based would store `null`, so
+    the set-based insert leaves it out too."""
     unset = _customer(tenant.id)
     del unset.address
     given_none = _customer(tenant.id, address=None)
@@ -711,9 +736,12 @@ def test_a_json_column_never_set_is_left_to_the_unit_of_work_as_sql_null(
         session.add(unset)
         with _statements(database) as seen:
             session.flush()
-        assert _set_inserts(seen) == [] and [s.split()[2] for s, _ in _writes(seen)] == [
+        assert _set_inserts(seen) == ["customers"] and [s.split()[2] for s, _ in _writes(seen)] == [
             "customers"
         ]
+        with _statements(database) as read:
+            assert unset.address is None
+        assert not read, "known without reading it back"
         session.add(given_none)
         with _statements(database) as seen:
             session.flush()

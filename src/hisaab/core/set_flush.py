@@ -160,11 +160,12 @@ def _insert_groups(new: list[State]) -> dict[Table, list[State]] | None:
             value = values.get(prop.key, NO_VALUE)
             if value is NO_VALUE:
                 column = prop.columns[0]
-                if column.primary_key or column.type.should_evaluate_none:
-                    # A missing key: the unit of work's error says so. A JSON column left out:
-                    # it leaves the column out (NULL), where None would be JSON null.
-                    return None
-                values[prop.key] = None  # what the unit of work writes for it
+                if column.primary_key:
+                    return None  # the unit of work's error says what is missing
+                if not column.type.should_evaluate_none:
+                    values[prop.key] = None  # what the unit of work writes for it
+                # A JSON column stays out of the row, as the unit of work leaves it (SQL NULL,
+                # where None would be JSON null).
             elif not _plain_value(value):
                 return None
         groups.setdefault(_table(mapper), []).append(state)
@@ -174,8 +175,13 @@ def _insert_groups(new: list[State]) -> dict[Table, list[State]] | None:
 def _insert(session: Session, table: Table, states: list[State]) -> None:
     mapper = states[0].mapper
     names = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
-    rows = [{column: state.dict[key] for key, column in names} for state in states]
+    rows = [
+        {column: state.dict[key] for key, column in names if key in state.dict} for state in states
+    ]
     bulk.insert_now(session, table, rows)
+    for state in states:  # what a column left out holds now, without asking the database
+        for key, _ in names:
+            state.dict.setdefault(key, None)
 
 
 def _changed_columns(state: State, pending_tables: set[Any]) -> tuple[str, ...] | None:
