@@ -238,28 +238,6 @@ def test_json_already_serialized_is_stored_as_the_json_it_holds(
     assert stored[mixed[0]["id"]] == stored[mixed[1]["id"]] == {"object": AWKWARD}
 
 
-def test_new_objects_are_inserted_at_once_and_stay_in_the_session(
-    database: Database, tenant: TenantHandle
-) -> None:
-    """`add_new`: one statement now; the objects are then persistent, so a later change is an
-    UPDATE; a column left unset is NULL."""
-    messages = [MailMessage(**_mail(tenant.id)) for _ in range(3)]
-    with database.transaction(tenant.id) as session:
-        bulk.add_new(session, messages)
-        assert all(m in session and m not in session.new for m in messages)
-        ids = [m.id for m in messages]
-        count = select(func.count()).where(MailMessage.id.in_(ids))
-        assert session.execute(count.execution_options(autoflush=False)).scalar() == 3
-        messages[0].status = "sent"
-    with database.transaction(tenant.id) as session:
-        stored = {
-            m.id: m for m in session.scalars(select(MailMessage).where(MailMessage.id.in_(ids)))
-        }
-    assert stored[ids[0]].status == "sent"
-    assert stored[ids[1]].status == "queued"
-    assert stored[ids[1]].to_address is None and stored[ids[1]].sent_at is None
-
-
 def test_memo_answers_once_inside_a_memoizing_block_or_a_batch(
     database: Database, tenant: TenantHandle
 ) -> None:

@@ -13,9 +13,9 @@ until the end. `insert_row(..., once_on=…)` keeps the "skip a duplicate" meani
 ON CONFLICT DO NOTHING insert; it answers True inside a batch, where every row is new (a batch
 emits new events; replays of old ones run one by one, outside it).
 
-Two more tools serve the same end: `add_new` inserts new ORM objects of one class in one
-statement now (they stay usable in the session), and `memo` answers repeated reads once per
-batch, or per `memoizing` block where a use case wants that without collecting rows.
+Two more tools serve the same end: `construct` makes new ORM objects cheaply (a flush then
+inserts each table's in one statement: `core.set_flush`), and `memo` answers repeated reads once
+per batch, or per `memoizing` block where a use case wants that without collecting rows.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy import ARRAY, Table, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 _KEY = "hisaab.bulk"
@@ -175,30 +175,6 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         current.tables.setdefault((table, None), []).extend(rows)
         return
     session.execute(insert(table), list(rows))
-
-
-def add_new(session: Session, objects: Sequence[Any]) -> None:
-    """New ORM objects of one class, inserted now in one statement instead of by the unit of
-    work's flush (whose per-object bookkeeping costs more than the insert itself). They join
-    the session as persistent objects with nothing pending: a later change is an UPDATE, as for
-    any loaded object. A column the object has no value for is written and kept as NULL (the
-    tables this serves have no server defaults)."""
-    if not objects:
-        return
-    mapper = sa_inspect(type(objects[0]))
-    # (attribute, column): an attribute may be named apart from its column (`metadata_`).
-    names = [(attribute.key, attribute.columns[0].key) for attribute in mapper.column_attrs]
-    rows = []
-    for obj in objects:
-        values = obj.__dict__
-        for attribute, _ in names:
-            if attribute not in values:
-                setattr(obj, attribute, None)
-        rows.append({column: values[attribute] for attribute, column in names})
-    insert_now(session, mapper.local_table, rows)
-    for obj in objects:
-        make_transient_to_detached(obj)
-        session.add(obj)
 
 
 def construct(cls: type[T], **values: Any) -> T:

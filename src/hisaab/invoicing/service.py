@@ -252,9 +252,10 @@ def issue(
     events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
     number = assign_number(session, tenant, "invoice", invoice.test_clock_id, now)
     _seal(invoice, number, now, draft.days_until_due)
-    session.flush()  # what the invoice's row points at (its subscription) first
-    bulk.add_new(session, [invoice])
-    bulk.add_new(session, lines)
+    # Written now with what it points at (a subscription being created): one flush, one
+    # statement a table (`core.set_flush`).
+    session.add_all([invoice, *lines])
+    session.flush()
     bulk.remember(session, _issued_key(invoice.id), lines)
     for item in items:
         item.invoice_id = invoice.id
@@ -289,8 +290,9 @@ def issue_many(
     # and all of them (then all their lines) in one statement.
     for (invoice, _), draft, number in zip(built, drafts, numbers, strict=True):
         _seal(invoice, number, now, draft.days_until_due)
-    bulk.add_new(session, [invoice for invoice, _ in built])
-    bulk.add_new(session, [line for _, lines in built for line in lines])
+    session.add_all([invoice for invoice, _ in built])
+    session.add_all([line for _, lines in built for line in lines])
+    session.flush()
     for invoice, items in billed_items:
         for item in items:
             item.invoice_id = invoice.id
