@@ -137,24 +137,13 @@ def create_customer(
         created_at=now,
         updated_at=now,
     )
-    # The customer's row and its event's go out together when the batch ends (one statement),
-    # where a conflict is still the client's answer.
-    with _constraints(data.test_clock_id), _batch(session):
+    # The customer's row, its event's and what the event's handlers write (webhook deliveries,
+    # their jobs) go out together when the batch ends, where a conflict is still the client's
+    # answer.
+    with _constraints(data.test_clock_id), bulk.batch(session):
         repository.insert_customer(session, tenant_id, shown)
         events.emit(session, tenant_id, "customer.created", shown, now)
     return shown
-
-
-@contextmanager
-def _batch(session: Session) -> Iterator[None]:
-    """The event and what its handlers write (webhook deliveries, their jobs) as a bulk batch:
-    a few plain INSERTs at its end instead of the ORM's unit of work, which cost more than
-    the customer's own insert. Inside a caller's batch, part of that one."""
-    if bulk.collecting(session):
-        yield
-        return
-    with bulk.batch(session):
-        yield
 
 
 def get_customer(
