@@ -4,7 +4,7 @@ caller's tenant."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
@@ -34,33 +34,10 @@ def add(session: Session, obj: Customer | PaymentMethod) -> None:
 
 
 def insert_customer(session: Session, tenant_id: str, customer: CustomerOut) -> None:
-    """Write a new customer, as the API shows it, in one fixed VALUES statement (prepared by the
-    driver after a few uses): no ORM object and no unit of work."""
-    bulk.insert_row(session, _CUSTOMERS, {"tenant_id": tenant_id, **_columns(customer)})
-
-
-def _columns(customer: CustomerOut) -> dict[str, Any]:
-    """The customer's columns: its API fields but `object`, `metadata` under its column name."""
-    return {
-        "id": customer.id,
-        "name": customer.name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "external_id": customer.external_id,
-        "country": customer.country,
-        "state": customer.state,
-        "gstin": customer.gstin,
-        "vat_id": customer.vat_id,
-        "sez": customer.sez,
-        "currency": customer.currency,
-        "locale": customer.locale,
-        "address": customer.address,
-        "test_clock_id": customer.test_clock_id,
-        "metadata": customer.metadata,
-        "default_payment_method_id": customer.default_payment_method_id,
-        "created_at": customer.created_at,
-        "updated_at": customer.updated_at,
-    }
+    """Write a new customer, as the API shows it (its fields are the table's columns, but
+    `object`), as a plain row: no ORM object and no unit of work."""
+    row = {"tenant_id": tenant_id, **customer.model_dump(exclude={"object"})}
+    bulk.insert_row(session, _CUSTOMERS, row)
 
 
 def flush(session: Session) -> None:
