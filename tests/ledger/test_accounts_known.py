@@ -4,7 +4,7 @@ account that is not there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,26 +70,27 @@ def test_committed_accounts_are_not_inserted_again(
     assert _stored(database, tenant.id, "EUR") == 2
 
 
-def test_a_rolled_back_insert_is_sent_again(
-    database: Database, tenant: TenantHandle, account_inserts: list[str]
-) -> None:
-    with pytest.raises(RuntimeError), database.transaction(tenant.id) as session:
-        _ensure(session, tenant.id)
+def _roll_back_the_transaction(database: Database, tenant_id: str) -> None:
+    with pytest.raises(RuntimeError), database.transaction(tenant_id) as session:
+        _ensure(session, tenant_id)
         raise RuntimeError("the batch fails")
-    assert _stored(database, tenant.id) == 0
-    with database.transaction(tenant.id) as session:
-        _ensure(session, tenant.id)
-    assert len(account_inserts) == 2
-    assert _stored(database, tenant.id) == 2
 
 
-def test_a_savepoint_rolled_back_forgets_its_accounts(
-    database: Database, tenant: TenantHandle, account_inserts: list[str]
-) -> None:
-    with database.transaction(tenant.id) as session:
+def _roll_back_a_savepoint(database: Database, tenant_id: str) -> None:
+    with database.transaction(tenant_id) as session:
         savepoint = session.begin_nested()
-        _ensure(session, tenant.id)
+        _ensure(session, tenant_id)
         savepoint.rollback()
+
+
+@pytest.mark.parametrize("roll_back", [_roll_back_the_transaction, _roll_back_a_savepoint])
+def test_accounts_inserted_then_rolled_back_are_sent_again(
+    database: Database,
+    tenant: TenantHandle,
+    account_inserts: list[str],
+    roll_back: Callable[[Database, str], None],
+) -> None:
+    roll_back(database, tenant.id)
     assert _stored(database, tenant.id) == 0
     with database.transaction(tenant.id) as session:
         _ensure(session, tenant.id)
