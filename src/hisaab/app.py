@@ -53,6 +53,9 @@ class AppRuntime:
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
         audit.record_call(session, principal, call, SYSTEM_CLOCK.now())
 
+    def leave_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
+        audit.leave_call(session, principal, call, SYSTEM_CLOCK.now())
+
     def tenant_exists(self, session: Session, tenant_id: str) -> bool:
         try:
             tenants.get_tenant(session, tenant_id)

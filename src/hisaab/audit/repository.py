@@ -18,5 +18,9 @@ def insert_entry(session: Session, values: dict[str, Any]) -> None:
     bulk.insert_row(session, cast(Table, AuditEntry.__table__), values)
 
 
+def leave_entry(session: Session, values: dict[str, Any]) -> None:
+    bulk.leave(session, cast(Table, AuditEntry.__table__), values)
+
+
 def list_entries(session: Session, page: PageRequest) -> Slice[AuditEntry]:
     return fetch_page(session, select(AuditEntry), AuditEntry.id, page)

@@ -36,6 +36,8 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 _KEY = "hisaab.bulk"
 _MEMO_KEY = "hisaab.bulk.memo"
+_LEFT = "hisaab.bulk.left"
+_TOOK_LEFT = "hisaab.bulk.took_left"
 T = TypeVar("T")
 # What goes into one statement: large enough to amortise the round trip, small enough to keep
 # one statement's parameters far below PostgreSQL's 65,535 bind limit per insertmanyvalues page.
@@ -77,18 +79,51 @@ def collecting(session: Session) -> bool:
 
 
 @contextmanager
-def batch(session: Session) -> Iterator[None]:
+def batch(session: Session, *, last: bool = False) -> Iterator[None]:
     """Collect the batch's rows and write them when the block ends without an error (on an
-    error nothing is written: the caller's transaction rolls back anyway)."""
+    error nothing is written: the caller's transaction rolls back anyway).
+
+    A `last` batch is its transaction's last write (a use case that ends its request): it also
+    takes the rows the transaction left to be written before it commits (`leave`), so a request
+    that writes a customer sends its audit entry in the same statement. Inside a savepoint it
+    takes none (the savepoint could roll back while the transaction goes on)."""
     if collecting(session):
         raise RuntimeError("bulk batches do not nest")
-    session.info[_KEY] = _Batch()
+    session.info[_KEY] = current = _Batch()
     try:
         with memoizing(session):
             yield
+            if last and not session.in_nested_transaction():
+                for table, row in take_left(session):
+                    current.tables.setdefault((table, None), []).append(row)
+                    session.info[_TOOK_LEFT] = True
             flush(session)
     finally:
         session.info.pop(_KEY, None)
+
+
+def leave(session: Session, table: Table, row: Mapping[str, Any]) -> None:
+    """A row the transaction must write before it commits, and that nothing reads back in it (a
+    request's audit entry): a `last` batch takes it along in its statement; whoever commits
+    writes what none took (`write_left`)."""
+    session.info.setdefault(_LEFT, []).append((table, row))
+
+
+def take_left(session: Session) -> list[tuple[Table, Mapping[str, Any]]]:
+    """The rows left and not taken yet; they are no longer left."""
+    left: list[tuple[Table, Mapping[str, Any]]] = session.info.pop(_LEFT, [])
+    return left
+
+
+def took_left(session: Session) -> bool:
+    """Whether a `last` batch of this session wrote rows that were left to it."""
+    return bool(session.info.get(_TOOK_LEFT))
+
+
+def write_left(session: Session) -> None:
+    """Write the left rows no batch took, now."""
+    for table, row in take_left(session):
+        insert_row(session, table, row)
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hisaab.core import idempotency
+from hisaab.core import bulk, idempotency
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.errors import HisaabError, forbidden
 from hisaab.core.ids import looks_like
@@ -61,6 +61,11 @@ class Runtime(Protocol):
         ...
 
     def record_call(self, session: Session, principal: Principal, call: CallRecord) -> None: ...
+
+    def leave_call(self, session: Session, principal: Principal, call: CallRecord) -> None:
+        """Record the call as `record_call` does, once its transaction's last batch writes or,
+        failing one, when the request ends (`bulk.leave`)."""
+        ...
 
     def tenant_exists(self, session: Session, tenant_id: str) -> bool:
         """Whether the tenant is there, asked in a transaction bound to its own scope."""
@@ -155,6 +160,7 @@ class _Exchange:
     pending_key: tuple[str, str] | None  # (Idempotency-Key, fingerprint) to store the answer
     plan: _ResponsePlan | None  # how the endpoint's return value becomes the response
     finished: bool = field(default=False)
+    left_status: int | None = None  # the status of the audit entry left for a last batch
     opening: _Opening | None = None  # a one-hop request not yet authenticated
 
 
@@ -267,10 +273,14 @@ def _finish(exchange: _Exchange, response: Response) -> None:
     session, principal = exchange.session, exchange.principal
     assert session is not None
     assert principal is not None
-    if exchange.call is not None:
+    if exchange.call is not None and response.status_code != exchange.left_status:
+        if bulk.took_left(session):
+            raise RuntimeError("the audit entry went out with a status the call did not answer")
+        bulk.take_left(session)
         exchange.runtime.record_call(
             session, principal, replace(exchange.call, status=response.status_code)
         )
+    bulk.write_left(session)
     if exchange.pending_key is not None and 200 <= response.status_code < 300:
         key, fingerprint = exchange.pending_key
         stored_response = idempotency.StoredResponse(
@@ -302,6 +312,7 @@ def _fail(
     runtime: Runtime, session: Session, principal: Principal, call: CallRecord | None
 ) -> None:
     """Roll the request back and audit the failed call (a mutating one) on its own."""
+    bulk.take_left(session)
     try:
         session.rollback()
         if call is not None:
@@ -363,9 +374,21 @@ def _takes_response(dependant: Any) -> bool:
 
 
 def _run_and_finish(exchange: _Exchange, endpoint: _Endpoint, values: dict[str, Any]) -> Response:
-    """Hop 2: the endpoint, its response, and the end of the transaction."""
-    assert exchange.plan is not None
-    response = exchange.plan.respond(endpoint(exchange, values))
+    """Hop 2: the endpoint, its response, and the end of the transaction.
+
+    A mutating call's audit entry is left with the route's status (the call's if the endpoint
+    returns; if it raises, everything rolls back and the failure is recorded on its own), so
+    that the endpoint's last batch can send it with its own rows: a statement fewer."""
+    plan, session, principal = exchange.plan, exchange.session, exchange.principal
+    assert plan is not None
+    if exchange.call is not None:
+        assert session is not None
+        assert principal is not None
+        exchange.runtime.leave_call(
+            session, principal, replace(exchange.call, status=plan.status_code)
+        )
+        exchange.left_status = plan.status_code
+    response = plan.respond(endpoint(exchange, values))
     _finish(exchange, response)
     return response
 
@@ -662,6 +685,8 @@ def checkpoint(session: Session) -> None:
     can never run the first part a second time; the end of the request stores the response
     over that mark as usual.
     """
+    if bulk.took_left(session):
+        raise RuntimeError("a request's last batch must come after its checkpoints")
     scope: str = session.info[_SCOPE]
     pending: tuple[str, str] | None = session.info.get(_PENDING_KEY)
     if pending is not None:

@@ -137,10 +137,10 @@ def create_customer(
         created_at=now,
         updated_at=now,
     )
-    # The customer's row, its event's and what the event's handlers write (webhook deliveries,
-    # their jobs) go out together when the batch ends, where a conflict is still the client's
-    # answer.
-    with _constraints(data.test_clock_id), bulk.batch(session):
+    # The customer's row, its event's, what the event's handlers write (webhook deliveries,
+    # their jobs) and the request's audit entry go out together when the batch ends, where a
+    # conflict is still the client's answer.
+    with _constraints(data.test_clock_id), bulk.batch(session, last=True):
         repository.insert_customer(session, tenant_id, shown)
         events.emit(session, tenant_id, "customer.created", shown, now)
     return shown
