@@ -15,8 +15,12 @@
 
 Subject and body are in the customer's language (en, hi, de, fr; anything else gets English),
 amounts and dates in the customer's locale, dates as the tenant's calendar shows them. A customer
-without an email address gets a message recorded as skipped, so support can see why. The PDF is
-rendered by the send job, not here: finalizing an invoice stays fast and never fails on a PDF.
+without an email address gets a message recorded as skipped, so support can see why.
+
+The event handlers only decide whether a letter is due and to whom; its words and its PDF are
+written by the send job (the letters registered below, from the event's snapshot of the
+document, with the tenant's name, address and timezone recorded with the message): finalizing
+an invoice, or a billing run renewing thousands, stays fast and never fails on an email.
 """
 
 from __future__ import annotations
@@ -154,6 +158,8 @@ def install() -> None:
     events.subscribe("invoice.finalized", invoice_finalized)
     events.subscribe("invoice.paid", invoice_paid)
     events.subscribe("credit_note.created", credit_note_created)
+    for kind, write in LETTERS.items():
+        mail.register_letter(kind, letters.written_by(TEXTS, write))
     mail.register_attachment(INVOICE_PDF, rendering.invoice_pdf)
     mail.register_attachment(CREDIT_NOTE_PDF, rendering.credit_note_pdf)
 
@@ -162,6 +168,8 @@ def uninstall() -> None:
     events.unsubscribe("invoice.finalized", invoice_finalized)
     events.unsubscribe("invoice.paid", invoice_paid)
     events.unsubscribe("credit_note.created", credit_note_created)
+    for kind in LETTERS:
+        mail.unregister_letter(kind)
     mail.unregister_attachment(INVOICE_PDF)
     mail.unregister_attachment(CREDIT_NOTE_PDF)
 
@@ -173,7 +181,24 @@ def invoice_finalized(session: Session, event: EventRecord) -> None:
     invoice: dict[str, Any] = event.data["object"]
     if invoice["total"] == 0:
         return
-    writer = _letter(session, event.tenant_id, invoice["customer"])
+    _due(session, event, "invoice", invoice, INVOICE_PDF)
+
+
+def invoice_paid(session: Session, event: EventRecord) -> None:
+    invoice: dict[str, Any] = event.data["object"]
+    if invoice["amount_paid"] <= 0:
+        return
+    _due(session, event, "receipt", invoice, INVOICE_PDF)
+
+
+def credit_note_created(session: Session, event: EventRecord) -> None:
+    _due(session, event, "credit_note", event.data["object"], CREDIT_NOTE_PDF)
+
+
+# --- letters (written by the send job) ------------------------------------------------------
+
+
+def invoice_letter(writer: letters.Letter, invoice: dict[str, Any]) -> tuple[str, list[str]]:
     money = partial(_amount, writer, invoice["currency"])
     lines = [writer.text("invoice.intro", number=invoice["number"], total=money(invoice["total"]))]
     if invoice["total"] < 0:
@@ -191,16 +216,10 @@ def invoice_finalized(session: Session, event: EventRecord) -> None:
         else:
             lines.append(writer.text("invoice.auto", amount=money(invoice["amount_due"])))
     subject = writer.text("invoice.subject", number=invoice["number"], seller=writer.seller)
-    writer.submit(
-        session, event, "invoice", invoice["id"], subject, lines, _pdf(INVOICE_PDF, invoice["id"])
-    )
+    return subject, lines
 
 
-def invoice_paid(session: Session, event: EventRecord) -> None:
-    invoice: dict[str, Any] = event.data["object"]
-    if invoice["amount_paid"] <= 0:
-        return
-    writer = _letter(session, event.tenant_id, invoice["customer"])
+def receipt_letter(writer: letters.Letter, invoice: dict[str, Any]) -> tuple[str, list[str]]:
     money = partial(_amount, writer, invoice["currency"])
     lines = [
         writer.text("receipt.intro", amount=money(invoice["amount_paid"]), number=invoice["number"])
@@ -209,14 +228,10 @@ def invoice_paid(session: Session, event: EventRecord) -> None:
         lines.append(writer.text("receipt.date", date=writer.date(_day(invoice["paid_at"]))))
     lines.append(writer.text("receipt.attached"))
     subject = writer.text("receipt.subject", number=invoice["number"], seller=writer.seller)
-    writer.submit(
-        session, event, "receipt", invoice["id"], subject, lines, _pdf(INVOICE_PDF, invoice["id"])
-    )
+    return subject, lines
 
 
-def credit_note_created(session: Session, event: EventRecord) -> None:
-    note: dict[str, Any] = event.data["object"]
-    writer = _letter(session, event.tenant_id, note.get("customer") or {})
+def credit_note_letter(writer: letters.Letter, note: dict[str, Any]) -> tuple[str, list[str]]:
     money = partial(_amount, writer, note["currency"])
     invoice_number = note.get("invoice_number") or note["invoice_id"]
     lines = [
@@ -235,24 +250,33 @@ def credit_note_created(session: Session, event: EventRecord) -> None:
         if note.get(field, 0) > 0:
             lines.append(writer.text(key, amount=money(note[field]), invoice_number=invoice_number))
     subject = writer.text("credit_note.subject", number=note["number"], seller=writer.seller)
-    writer.submit(
-        session, event, "credit_note", note["id"], subject, lines, _pdf(CREDIT_NOTE_PDF, note["id"])
-    )
+    return subject, lines
+
+
+LETTERS: dict[str, letters.Write] = {
+    "invoice": invoice_letter,
+    "receipt": receipt_letter,
+    "credit_note": credit_note_letter,
+}
 
 
 # --- writing ------------------------------------------------------------------------------
 
 
-def _letter(session: Session, tenant_id: str, customer: dict[str, Any]) -> letters.Letter:
-    """From the customer snapshot on the document (who the customer was when it was issued) and
-    the tenant as it is now."""
-    return letters.Letter.to(
+def _due(
+    session: Session, event: EventRecord, kind: str, document: dict[str, Any], pdf: str
+) -> None:
+    """Record the letter for the send job: to the customer of the document's snapshot (who the
+    customer was when it was issued), from the tenant as it is now."""
+    customer: dict[str, Any] = document.get("customer") or {}
+    writer = letters.Letter.to(
         TEXTS,
-        tenants.get_tenant(session, tenant_id),
+        tenants.get_tenant(session, event.tenant_id),
         customer.get("locale"),
         customer.get("email"),
         customer.get("name"),
     )
+    writer.due(session, event, kind, document["id"], _pdf(pdf, document["id"]))
 
 
 def _day(timestamp: str) -> datetime:

@@ -1,8 +1,9 @@
 """Every email Hisaab meant to send, with what it said and how sending it went.
 
 The row is written in the transaction of the event that caused it, so it exists exactly when
-that change committed; the unique (event, kind) makes a replayed event a no-op, and the send job
-locks the row and stops at `sent`, so a job that runs twice mails once.
+that change committed (what the email says may be written only when it is sent); the unique
+(event, kind) makes a replayed event a no-op, and the send job locks the row and stops at
+`sent`, so a job that runs twice mails once.
 """
 
 from __future__ import annotations
@@ -42,9 +43,15 @@ class MailMessage(Base):
     # The tenant as sender: its name shown in From, its own address in Reply-To.
     from_name: Mapped[str] = mapped_column(Text)
     reply_to: Mapped[str | None] = mapped_column(Text)
-    subject: Mapped[str] = mapped_column(Text)
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text)
+    # What the email says. Null until the send job renders a letter its domain registered for
+    # this kind (from the event, see mail.service.register_letter); kept once sent, so a retry
+    # sends the same words and support can read what the customer got.
+    subject: Mapped[str | None] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    # The tenant's timezone when the event happened: the calendar of the dates in a letter
+    # rendered later, as from_name and reply_to keep the tenant's name and address of then.
+    timezone: Mapped[str | None] = mapped_column(Text)
     # References rendered when sending (`[{"type": "invoice_pdf", "id": "in_…"}]`), not bytes:
     # the PDF is made by the send job, keeping the transaction that finalizes an invoice short.
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

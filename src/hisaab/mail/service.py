@@ -1,7 +1,11 @@
 """Use cases of outgoing email: record a message with the change that caused it, send it later.
 
 `submit` runs inside the transaction of an event (invoice finalized, paid …): it writes the
-message row and the send job together, once per (event, kind). `deliver` is the job: it holds
+message row and the send job together, once per (event, kind). The row may carry the email's
+words, or only the promise of them: a kind with a registered letter renderer is written by the
+send job from the stored event (an immutable snapshot, so the words come out as they would have
+then), which keeps a billing run's transaction from formatting thousands of emails and lets a
+bug in one fail that email's job rather than the run. `deliver` is the job: it holds
 the row's lock while talking to the server, so two runs of the same job cannot both send, and a
 message that is `sent` or `skipped` is never sent again. The one duplicate left possible is the
 one SMTP itself allows (the server took the message, then the worker died before committing);
@@ -24,6 +28,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from hisaab.core.clock import SYSTEM_CLOCK
+from hisaab.core.errors import HisaabError
 from hisaab.core.ids import new_id
 from hisaab.db import Database
 from hisaab.jobs import queue
@@ -31,6 +36,8 @@ from hisaab.mail import repository
 from hisaab.mail.config import parse_smtp_url
 from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import DeliveryError, DirectoryTransport, SmtpTransport, Transport
+from hisaab.webhooks import service as events
+from hisaab.webhooks.service import EventRecord
 
 SEND_TASK = "send_mail"
 QUEUE = "mail"
@@ -47,6 +54,21 @@ _renderers: dict[str, AttachmentRenderer] = {}
 
 
 @dataclass(frozen=True)
+class Content:
+    """What an email says."""
+
+    subject: str
+    text_body: str
+    html_body: str
+
+
+# (session, the message row, the event it answers) -> its words; registered per kind by the
+# domain that writes them, called by the send job.
+LetterRenderer = Callable[[Session, MailMessage, EventRecord], Content]
+_letters: dict[str, LetterRenderer] = {}
+
+
+@dataclass(frozen=True)
 class AttachmentRef:
     """A file made when the message is sent: `type` names a registered renderer."""
 
@@ -56,7 +78,8 @@ class AttachmentRef:
 
 @dataclass(frozen=True)
 class Draft:
-    """A message as the domain composed it; `to_address` None means nobody to send to."""
+    """A message as the domain composed it; `to_address` None means nobody to send to, and
+    `content` None that the letter registered for `kind` writes it when it is sent."""
 
     kind: str
     event_id: str
@@ -66,10 +89,10 @@ class Draft:
     to_name: str | None
     from_name: str
     reply_to: str | None
-    subject: str
-    text_body: str
-    html_body: str
+    content: Content | None
     attachments: tuple[AttachmentRef, ...] = field(default=())
+    # The sender's timezone, for a letter whose dates are written when it is sent.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,14 @@ def unregister_attachment(type_: str) -> None:
     _renderers.pop(type_, None)
 
 
+def register_letter(kind: str, renderer: LetterRenderer) -> None:
+    _letters[kind] = renderer
+
+
+def unregister_letter(kind: str) -> None:
+    _letters.pop(kind, None)
+
+
 # --- recording ----------------------------------------------------------------------------
 
 
@@ -123,6 +154,7 @@ def submit(
     already has a message of this kind (a replay).
     """
     reason = skip or (None if draft.to_address else "the customer has no email address")
+    content = draft.content
     message_id = new_id("msg")
     inserted = repository.add_once(
         session,
@@ -137,9 +169,10 @@ def submit(
             "to_name": draft.to_name,
             "from_name": draft.from_name,
             "reply_to": draft.reply_to,
-            "subject": draft.subject,
-            "text_body": draft.text_body,
-            "html_body": draft.html_body,
+            "subject": content.subject if content else None,
+            "text_body": content.text_body if content else None,
+            "html_body": content.html_body if content else None,
+            "timezone": draft.timezone,
             "attachments": [{"type": a.type, "id": a.id} for a in draft.attachments],
             "status": "skipped" if reason else "queued",
             "attempts": 0,
@@ -181,7 +214,13 @@ def deliver(database: Database, tenant_id: str, message_id: str) -> None:
         try:
             # A renderer's failed query must not poison the transaction that records it.
             with session.begin_nested():
-                email = compose(session, message, outbox.sender)
+                content = written(session, message)
+                email = compose(session, message, outbox.sender, content)
+            if message.subject is None:
+                # Kept even if this attempt fails: every attempt sends the same words.
+                message.subject = content.subject
+                message.text_body = content.text_body
+                message.html_body = content.html_body
             outbox.transport.send(email)
         except DeliveryError as exc:
             failure = exc
@@ -211,12 +250,31 @@ def message_id_header(message_id: str, sender: str) -> str:
     return f"<{message_id}@{domain}>"
 
 
-def compose(session: Session, message: MailMessage, sender: str) -> EmailMessage:
+def written(session: Session, message: MailMessage) -> Content:
+    """The message's words: those it holds (composed with the event, or rendered by an earlier
+    attempt), else its kind's letter written now from the event that caused it."""
+    if message.subject is not None:
+        return Content(message.subject, message.text_body or "", message.html_body or "")
+    renderer = _letters.get(message.kind)
+    if renderer is None:
+        # Not permanent: a worker that was started without the domain's letters may be the
+        # only one that ran it, and the next may have them.
+        raise DeliveryError(f"no letter registered for messages of kind {message.kind!r}")
+    try:
+        event = events.get(session, message.tenant_id, message.event_id)
+    except HisaabError as exc:
+        raise DeliveryError(
+            f"the event {message.event_id} this message is written from is gone", permanent=True
+        ) from exc
+    return renderer(session, message, event)
+
+
+def compose(session: Session, message: MailMessage, sender: str, content: Content) -> EmailMessage:
     """The MIME message: text and HTML alternatives, then the attachments rendered now."""
     if message.to_address is None:
         raise DeliveryError("no recipient address", permanent=True)
     email = EmailMessage()
-    email["Subject"] = _one_line(message.subject)
+    email["Subject"] = _one_line(content.subject)
     email["From"] = Address(display_name=_one_line(message.from_name), addr_spec=sender)
     email["To"] = Address(
         display_name=_one_line(message.to_name or ""), addr_spec=message.to_address
@@ -229,8 +287,8 @@ def compose(session: Session, message: MailMessage, sender: str) -> EmailMessage
     email["Message-ID"] = message.message_id or message_id_header(message.id, sender)
     # RFC 3834: machine-sent, so out-of-office replies do not answer it.
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(message.text_body)
-    email.add_alternative(message.html_body, subtype="html")
+    email.set_content(content.text_body)
+    email.add_alternative(content.html_body, subtype="html")
     for ref in message.attachments:
         renderer = _renderers.get(ref["type"])
         if renderer is None:
