@@ -83,7 +83,18 @@ def _roll_back_a_savepoint(database: Database, tenant_id: str) -> None:
         savepoint.rollback()
 
 
-@pytest.mark.parametrize("roll_back", [_roll_back_the_transaction, _roll_back_a_savepoint])
+def _release_a_savepoint_then_roll_back(database: Database, tenant_id: str) -> None:
+    """A released savepoint is no commit: the transaction around it can still roll back."""
+    with pytest.raises(RuntimeError), database.transaction(tenant_id) as session:
+        with session.begin_nested():
+            _ensure(session, tenant_id)
+        raise RuntimeError("the batch fails after its savepoint")
+
+
+@pytest.mark.parametrize(
+    "roll_back",
+    [_roll_back_the_transaction, _roll_back_a_savepoint, _release_a_savepoint_then_roll_back],
+)
 def test_accounts_inserted_then_rolled_back_are_sent_again(
     database: Database,
     tenant: TenantHandle,

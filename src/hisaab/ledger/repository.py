@@ -80,6 +80,8 @@ def _ensure_accounts(
 
 @event.listens_for(Session, "after_commit")
 def _settle_accounts(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (SQLAlchemy calls that a commit too): it may still roll back
     inserted = session.info.pop(_INSERTED, None)
     if inserted:
         _committed.setdefault(session.get_bind().engine, set()).update(inserted)
