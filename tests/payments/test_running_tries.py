@@ -47,7 +47,11 @@ def test_a_retry_for_more_than_is_owed_is_replaced_and_the_new_try_runs_at_once(
     reads: list[str] = []
 
     def record(*args: Any) -> None:
-        if args[2].startswith("SELECT payment_attempts") and "<=" in args[2]:
+        # (the due tries are read together with those still ahead, in the order they run)
+        statement = " ".join(args[2].split())
+        if statement.startswith("SELECT payment_attempts") and statement.endswith(
+            "ORDER BY payment_attempts.attempt_number FOR UPDATE"
+        ):
             reads.append(args[2])
 
     event.listen(database.engine, "before_cursor_execute", record)

@@ -51,6 +51,8 @@ class _Batch:
     )
     after: list[Callable[[Session], None]] = field(default_factory=list)
     collected: dict[str, list[Any]] = field(default_factory=dict)
+    # While the batch's closing flush runs: new objects' rows that may go with the batch's rows.
+    closing: list[tuple[Table, Sequence[Mapping[str, Any]]]] | None = None
 
 
 @dataclass
@@ -292,48 +294,77 @@ def forget(session: Session, key: Any) -> None:
 def flush(session: Session) -> None:
     """ORM objects first (collected rows may point at them), then each table's rows in the order
     the tables were first written to; the plain inserts of tables in a row go as one statement
-    (a request's few rows would cost a round trip each)."""
+    (a request's few rows would cost a round trip each). The new objects the closing flush
+    inserts last (`insert_now(..., last=True)`) go in that statement too, before the rows."""
     current = _current(session)
     if current is None:
         return
-    session.flush()
-    connection = session.connection()
-    while current.tables or current.after:
+    current.closing = []
+    try:
+        session.flush()
+        closing = current.closing
+    finally:
+        current.closing = None
+    first: list[tuple[Table, tuple[str, ...] | None, Sequence[Mapping[str, Any]]]] = [
+        (table, None, rows) for table, rows in closing
+    ]
+    while first or current.tables or current.after:
         tables, current.tables = current.tables, {}
-        parts: list[_Part] = []
-        for (table, key), rows in tables.items():
-            if key is None and _driver_sql_serves(table):
-                parts.extend(_unnest_parts(table, rows, connection.dialect))
-                continue
-            _send(connection, parts)
-            parts = []
-            if key is None:
-                session.execute(insert(table), list(rows))
-                continue
-            for start in range(0, len(rows), CHUNK):
-                statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
-                session.execute(statement, list(rows[start : start + CHUNK]))
-        _send(connection, parts)
+        _write(session, [*first, *((table, key, rows) for (table, key), rows in tables.items())])
+        first = []
         after, current.after = current.after, []
         current.collected = {}  # what is collected from here on is written by the next round
         for write in after:
             write(session)
 
 
-def insert_now(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rows of one table as one INSERT … SELECT FROM unnest(column arrays): one short statement
-    that PostgreSQL prepares once, each column one array parameter, instead of a statement of
-    thousands of bind parameters to build, parse and plan per chunk (COPY would be faster
-    still, but PostgreSQL refuses COPY FROM into a table under row-level security). Values
-    pass through the columns' SQLAlchemy bind processors (JSONB wrapping, for one), as an
-    INSERT would; rows that leave a column out get its server default. Tables this cannot
-    serve (array columns, which unnest would flatten; Python-side defaults) take the plain
-    multi-row INSERT."""
-    if not _driver_sql_serves(table):
-        session.execute(insert(table), list(rows))
+def insert_now(
+    session: Session,
+    tables: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]],
+    *,
+    last: bool = False,
+) -> None:
+    """Rows of tables, in this order, each table's as one INSERT … SELECT FROM unnest(column
+    arrays): one short statement that PostgreSQL prepares once, each column one array
+    parameter, instead of a statement of thousands of bind parameters to build, parse and plan
+    per chunk (COPY would be faster still, but PostgreSQL refuses COPY FROM into a table under
+    row-level security). Values pass through the columns' SQLAlchemy bind processors (JSONB
+    wrapping, for one), as an INSERT would; rows that leave a column out get its server
+    default. The inserts of tables in a row go as one statement, as a batch's do (a flush
+    that writes a subscription, its invoice and the invoice's lines: one round trip). Tables
+    this cannot serve (array columns, which unnest would flatten; Python-side defaults) take
+    the plain multi-row INSERT, between the statements of those before and after them.
+
+    `last`: nothing the flush writes comes after these rows. In a batch's closing flush they
+    then wait for the batch's rows, to go with them (`flush`): nothing reads between the two."""
+    current = _current(session)
+    if last and current is not None and current.closing is not None:
+        current.closing.extend(tables)
         return
+    _write(session, [(table, None, rows) for table, rows in tables])
+
+
+def _write(
+    session: Session,
+    tables: Sequence[tuple[Table, tuple[str, ...] | None, Sequence[Mapping[str, Any]]]],
+) -> None:
+    """Each table's rows (ON CONFLICT DO NOTHING on the key, if one is given), in this order;
+    the unnest INSERTs of tables in a row as one statement."""
     connection = session.connection()
-    _send(connection, _unnest_parts(table, rows, connection.dialect))
+    parts: list[_Part] = []
+    for table, key, rows in tables:
+        if key is None and _driver_sql_serves(table):
+            parts.extend(_unnest_parts(table, rows, connection.dialect))
+            continue
+        _send(connection, parts)
+        parts = []
+        if key is None:
+            session.execute(insert(table), list(rows))
+            continue
+        for start in range(0, len(rows), CHUNK):
+            statement = pg_insert(table).on_conflict_do_nothing(index_elements=list(key))
+            session.execute(statement, list(rows[start : start + CHUNK]))
+    _send(connection, parts)
 
 
 # An unnest INSERT of one table and set of columns, and its column arrays.

@@ -110,6 +110,7 @@ def _flush_set_based(session: Session, _context: UOWTransaction, objects: Any) -
     unreachable = pending_tables if inserts is None else set()
     updates: dict[tuple[Mapper[Any], tuple[str, ...]], list[State]] = {}
     unchanged: list[State] = []
+    left_to_unit_of_work = False
     for state in _states(session.dirty):
         columns = _changed_columns(
             state, unreachable or {state.mapper.local_table} & pending_tables
@@ -118,13 +119,12 @@ def _flush_set_based(session: Session, _context: UOWTransaction, objects: Any) -
             unchanged.append(state)
         elif columns is not None:
             updates.setdefault((state.mapper, columns), []).append(state)
-    writes = [
+        else:
+            left_to_unit_of_work = True
+    writes: list[tuple[Table, int, Callable[[], None] | None, list[State]]] = [
         (_table(mapper), 0, functools.partial(_update, session, mapper, columns, states), states)
         for (mapper, columns), states in updates.items()
-    ] + [
-        (table, 1, functools.partial(_insert, session, table, states), states)
-        for table, states in (inserts or {}).items()
-    ]
+    ] + [(table, 1, None, states) for table, states in (inserts or {}).items()]
     if writes:
         order = _table_order(writes[0][0].metadata)
         writes.sort(key=lambda write: (order[write[0]], write[1]))
@@ -132,8 +132,18 @@ def _flush_set_based(session: Session, _context: UOWTransaction, objects: Any) -
         # so what this wrote before it can never be committed by a caller that goes on.
         transaction = session._autobegin_t()._begin()
         try:
-            for _, _, write, _ in writes:
-                write()
+            # The inserts of tables in a row (no update between them) go as one statement.
+            run: list[tuple[Table, list[State]]] = []
+            for table, _, update, states in writes:
+                if update is None:
+                    run.append((table, states))
+                    continue
+                _insert(session, run)
+                run = []
+                update()
+            # Nothing written after the last inserts (here or by the unit of work): at the end
+            # of a bulk batch they may go with its rows.
+            _insert(session, run, last=not left_to_unit_of_work)
             transaction.commit()
         except BaseException:
             with util.safe_reraise():
@@ -172,16 +182,24 @@ def _insert_groups(new: list[State]) -> dict[Table, list[State]] | None:
     return groups
 
 
-def _insert(session: Session, table: Table, states: list[State]) -> None:
-    mapper = states[0].mapper
-    names = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
-    rows = [
-        {column: state.dict[key] for key, column in names if key in state.dict} for state in states
-    ]
-    bulk.insert_now(session, table, rows)
-    for state in states:  # what a column left out holds now, without asking the database
-        for key, _ in names:
-            state.dict.setdefault(key, None)
+def _insert(
+    session: Session, tables: list[tuple[Table, list[State]]], *, last: bool = False
+) -> None:
+    if not tables:
+        return
+    batch = []
+    for table, states in tables:
+        names = [(prop.key, prop.columns[0].key) for prop in states[0].mapper.column_attrs]
+        rows = [
+            {column: state.dict[key] for key, column in names if key in state.dict}
+            for state in states
+        ]
+        batch.append((table, rows))
+    bulk.insert_now(session, batch, last=last)
+    for _, states in tables:  # what a column left out holds now, without asking the database
+        for state in states:
+            for prop in state.mapper.column_attrs:
+                state.dict.setdefault(prop.key, None)
 
 
 def _changed_columns(state: State, pending_tables: set[Any]) -> tuple[str, ...] | None:

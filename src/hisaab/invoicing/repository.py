@@ -129,17 +129,22 @@ def credit_balance(session: Session, customer_id: str, currency: str) -> int:
 def next_number(session: Session, tenant_id: str, series: str, count: int = 1) -> int:
     """The first of the next `count` numbers of a series. The row stays locked until the
     transaction ends, so a concurrent finalization waits, and a rollback returns the numbers:
-    no gap, no duplicate."""
-    value = session.execute(
-        text(
-            "INSERT INTO document_sequences (tenant_id, series, last_number) "
-            "VALUES (:tenant_id, :series, :count) "
-            "ON CONFLICT (tenant_id, series) "
-            "DO UPDATE SET last_number = document_sequences.last_number + :count "
-            "RETURNING last_number"
-        ),
-        {"tenant_id": tenant_id, "series": series, "count": count},
-    ).scalar_one()
+    no gap, no duplicate.
+
+    Without autoflush: no ORM object maps the sequences, so nothing pending need be written
+    first, and what is pending (a subscription being created, which its first invoice points
+    at) is written by the invoice's own flush, in one statement with it (`core.set_flush`)."""
+    with session.no_autoflush:
+        value = session.execute(
+            text(
+                "INSERT INTO document_sequences (tenant_id, series, last_number) "
+                "VALUES (:tenant_id, :series, :count) "
+                "ON CONFLICT (tenant_id, series) "
+                "DO UPDATE SET last_number = document_sequences.last_number + :count "
+                "RETURNING last_number"
+            ),
+            {"tenant_id": tenant_id, "series": series, "count": count},
+        ).scalar_one()
     return int(value) - count + 1
 
 

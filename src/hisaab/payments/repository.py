@@ -78,17 +78,18 @@ def next_attempt_number(session: Session, invoice_id: str) -> int:
 
 
 def due_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
-    """Scheduled tries of the invoice due by `now`, oldest first, locked."""
-    return session.scalars(
+    """Scheduled tries of the invoice due by `now`, oldest first, locked. The same statement
+    reads and locks its tries still ahead, for `future_attempts` to answer from in a bulk batch
+    or `memoizing` block: a try that succeeds calls them off, one that fails looks for them."""
+    scheduled = session.scalars(
         select(PaymentAttempt)
-        .where(
-            PaymentAttempt.invoice_id == invoice_id,
-            PaymentAttempt.status == "scheduled",
-            PaymentAttempt.scheduled_at <= now,
-        )
+        .where(PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.status == "scheduled")
         .order_by(PaymentAttempt.attempt_number)
         .with_for_update()
     ).all()
+    later = [attempt for attempt in scheduled if attempt.scheduled_at > now]
+    bulk.remember(session, ("future_attempts", invoice_id), later)
+    return [attempt for attempt in scheduled if attempt.scheduled_at <= now]
 
 
 def future_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:

@@ -350,15 +350,21 @@ def start_checkout(
     return attempt
 
 
-def collect_requested(session: Session) -> None:
+def collect_requested(session: Session, *, last: bool = False) -> None:
     """Run the tries this request scheduled to run at once, after committing what made them
-    (for routers: the objects they hold show the outcome afterwards)."""
+    (for routers: the objects they hold show the outcome afterwards).
+
+    They run as a bulk batch, as `charge_many` runs the billing run's: the rows nothing reads
+    back in the request (journal entries and lines, events and their deliveries, jobs) go
+    together at the end instead of a statement each. Routers call this outside any batch;
+    `last`: the router writes nothing after it, so the batch also takes the rows the request
+    left for its end, its audit entry (`bulk.batch`)."""
     requested = session.info.pop(_REQUESTED, [])
     if not requested:
         return
     checkpoint(session)
     session.info.pop(_CREATED, None)
-    with events.holding(session):
+    with bulk.batch(session, last=last):
         _run_requested(session, requested)
 
 

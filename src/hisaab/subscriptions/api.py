@@ -33,10 +33,12 @@ def create_subscription(
     """Subscribe a customer; without a trial the first period is invoiced at once.
 
     The charge after the mid-request commit reads the same tenant, endpoints, customer and
-    payment method as the invoice did: one `memoizing` block over both reads them once."""
+    payment method as the invoice did: one `memoizing` block over both reads them once. It
+    is the request's last write (the subscription is presented from what is loaded), so its
+    batch sends the audit entry with its rows."""
     with bulk.memoizing(session):
         subscription = service.create(session, tenant_id, body)
-        payments.collect_requested(session)
+        payments.collect_requested(session, last=True)
     return service.present(subscription)
 
 

@@ -284,10 +284,13 @@ def _begin_cycle(
 
 
 def create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subscription:
-    """The subscription, started (its first invoice issued and charged) if it starts now. The
-    tenant, plan, endpoints and ledger accounts it reads again and again are read once, and
-    its events are written together."""
-    with bulk.memoizing(session), events.holding(session):
+    """The subscription, started (its first invoice issued, the try to charge it scheduled) if
+    it starts now. The tenant, plan, endpoints and ledger accounts it reads again and again are
+    read once, and it runs as a bulk batch, as a renewal of the billing run does: the rows
+    nothing reads back in the request (its journal entry and lines, revenue schedule, events,
+    their deliveries, its job) are written together at the end instead of a statement each.
+    Its caller, the API, runs it outside any batch."""
+    with bulk.batch(session):
         return _create(session, tenant_id, data)
 
 
