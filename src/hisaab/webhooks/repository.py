@@ -31,15 +31,6 @@ def add(session: Session, event: Emitted) -> None:
         session.add(Event(**_columns(event), data=event.data))
 
 
-def add_all(session: Session, events: Sequence[Emitted]) -> None:
-    """Events emitted outside a bulk batch, in one statement now."""
-    bulk.insert_rows(
-        session,
-        Event.__table__,  # type: ignore[arg-type]
-        [{**_columns(event), "data": event.data} for event in events],
-    )
-
-
 def _columns(event: Emitted) -> dict[str, Any]:
     return {
         "tenant_id": event.tenant_id,

@@ -6,8 +6,7 @@ the caller's transaction, so an event exists exactly when its change committed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -126,35 +125,9 @@ def emit(
     else:
         data = {"object": obj.model_dump(mode="json")}
         event = Emitted(tenant_id, new_id("evt"), event_type, object_id, now, data=data)
-    held: list[Emitted] | None = session.info.get(_HELD)
-    if held is not None:
-        held.append(event)
-    else:
-        repository.add(session, event)
+    repository.add(session, event)
     dispatch(session, event)
     return event
-
-
-_HELD = "hisaab.webhooks.held"
-
-
-@contextmanager
-def holding(session: Session) -> Iterator[None]:
-    """The events emitted in the block are written together when it ends: one INSERT, where
-    the flushes between them (a request that issues, charges and announces) would each write
-    the one pending then. Nothing reads an event back in the transaction that emits it, and
-    their handlers still run at once. On an error nothing is written (the transaction rolls
-    back anyway); inside another such block or a bulk batch it changes nothing."""
-    if _HELD in session.info or bulk.collecting(session):
-        yield
-        return
-    held: list[Emitted] = []
-    session.info[_HELD] = held
-    try:
-        yield
-    finally:
-        session.info.pop(_HELD, None)
-    repository.add_all(session, held)
 
 
 # Called with every emitted event of its type, inside the emitting transaction: what a handler
