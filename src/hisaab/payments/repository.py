@@ -246,12 +246,6 @@ def refunded_amounts(session: Session, payment_ids: Collection[str]) -> dict[str
     return {payment_id: int(total) for payment_id, total in rows}
 
 
-def get_refund(
-    session: Session, tenant_id: str, refund_id: str, *, for_update: bool = False
-) -> Refund | None:
-    return session.get(Refund, (tenant_id, refund_id), with_for_update=for_update)
-
-
 def refunds_of(session: Session, payment_ids: Collection[str]) -> Sequence[Refund]:
     if not payment_ids or all(
         bulk.memo(session, ("no_refunds", i), lambda: False) for i in payment_ids
