@@ -123,6 +123,6 @@ def test_another_database_is_asked_for_its_own(
             _ensure(session, tenant.id)
             # The listener is on the first engine: look at the second's cache instead.
             assert len(account_inserts) == sent_before
-        assert (tenant.id, "INR", ACCOUNTS[0].code) in repository._committed[other.engine]
+        assert (tenant.id, "INR", ACCOUNTS[0].code) in repository._accounts._known[other.engine]
     finally:
         other.dispose()

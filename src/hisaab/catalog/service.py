@@ -8,16 +8,13 @@ next version and points the plan at it, so subscriptions made earlier keep billi
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from hisaab.catalog import repository, rules
 from hisaab.catalog.models import Coupon, Plan, PlanPrice, PlanVersion
@@ -36,6 +33,7 @@ from hisaab.catalog.schemas import (
 )
 from hisaab.catalog.terms import CouponTerms, Duration, PlanTerms, TaxBehavior, VersionTerms
 from hisaab.core import bulk
+from hisaab.core.committed import CommittedCache
 from hisaab.core.errors import conflict, invalid, not_found
 from hisaab.core.ids import looks_like, new_id
 from hisaab.core.lookup import found
@@ -326,46 +324,21 @@ def _plan_terms(session: Session, tenant_id: str, plan_id: str, version: int | N
     )
 
 
-# Per engine (one database), the terms of plan versions this process has read in a transaction
-# that then committed, by (tenant, plan, version). A version is never changed nor deleted (the
-# application role may only insert and read plan_versions and plan_prices), so what was read of
-# a committed one stays true for good: every subscription request reads its plan's version, and
-# only the plan's row (its current version, name and status change) is read again. What a
-# transaction read joins only once it commits, since the version may be its own insert; any
-# rollback, a savepoint's too, forgets it. The tenant is in the key: row-level security let that
-# tenant, and only it, read the row.
-_versions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str, int], VersionTerms]] = (
-    weakref.WeakKeyDictionary()
-)
-_VERSIONS_READ = "hisaab.catalog.versions_read"
-_MAX_VERSIONS = 100_000
+# The terms of plan versions by (tenant, plan, version). A version is never changed nor deleted
+# (the application role may only insert and read plan_versions and plan_prices), so what was
+# read of a committed one stays true for good: every subscription request reads its plan's
+# version, and only the plan's row (its current version, name and status change) is read again.
+# The tenant is in the key: row-level security let that tenant, and only it, read the row.
+_versions: CommittedCache[tuple[str, str, int], VersionTerms] = CommittedCache("plan_versions")
 
 
 def _version_terms(session: Session, plan: Plan, number: int) -> VersionTerms:
     key = (plan.tenant_id, plan.id, number)
-    known = _versions.get(session.get_bind().engine)
-    if known is not None and (terms := known.get(key)) is not None:
-        return terms
-    terms = _terms_of(_version(session, plan, number))
-    session.info.setdefault(_VERSIONS_READ, {})[key] = terms
+    terms = _versions.get(session, key)
+    if terms is None:
+        terms = _terms_of(_version(session, plan, number))
+        _versions.learn(session, key, terms)
     return terms
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_versions(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the transaction may still roll back
-    read = session.info.pop(_VERSIONS_READ, None)
-    if read:
-        known = _versions.setdefault(session.get_bind().engine, {})
-        if len(known) + len(read) > _MAX_VERSIONS:
-            known.clear()
-        known.update(read)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_versions(session: Session, _previous: SessionTransaction) -> None:
-    session.info.pop(_VERSIONS_READ, None)
 
 
 def _prices_out(version: PlanVersion) -> list[PriceOut]:

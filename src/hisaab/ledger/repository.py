@@ -5,19 +5,18 @@ Row-level security scopes every read to the transaction's tenant, so reads here 
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hisaab.core import bulk
+from hisaab.core.committed import CommittedCache
 from hisaab.core.pagination import PageRequest, Slice, fetch_page
 from hisaab.core.queries import any_of
 from hisaab.ledger.chart import Account
@@ -28,13 +27,9 @@ def _on_clock(column: InstrumentedAttribute[str | None], clock_id: str | None) -
     return column.is_(None) if clock_id is None else column == clock_id
 
 
-# Accounts known to exist, per engine (one database): an account is never deleted (the app role
-# cannot, and no cascade reaches it), so one seen committed exists for good, and its insert is
-# not sent again. What a transaction inserts joins only once it commits (`_settle_accounts`).
-_committed: weakref.WeakKeyDictionary[Engine, set[tuple[str, str, str]]] = (
-    weakref.WeakKeyDictionary()
-)
-_INSERTED = "hisaab.ledger.accounts_inserted"
+# Accounts known to exist: an account is never deleted (the app role cannot, and no cascade
+# reaches it), so one seen committed exists for good, and its insert is not sent again.
+_accounts: CommittedCache[tuple[str, str, str], bool] = CommittedCache("ledger_accounts")
 
 
 def ensure_accounts(
@@ -47,12 +42,10 @@ def ensure_accounts(
     account this process has seen committed, or this transaction has inserted, is not asked for
     again.
     """
-    committed = _committed.get(session.get_bind().engine, set())
-    inserted = session.info.get(_INSERTED, set())
     missing = [
         account
         for account in accounts
-        if (key := (tenant_id, currency, account.code)) not in committed and key not in inserted
+        if not _accounts.get(session, (tenant_id, currency, account.code))
     ]
     if missing:
         _ensure_accounts(session, tenant_id, currency, missing, now)
@@ -74,25 +67,8 @@ def _ensure_accounts(
         for account in accounts
     ]
     session.execute(pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing())
-    inserted: set[tuple[str, str, str]] = session.info.setdefault(_INSERTED, set())
-    inserted.update((tenant_id, currency, account.code) for account in accounts)
-
-
-@event.listens_for(Session, "after_commit")
-def _settle_accounts(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released (SQLAlchemy calls that a commit too): it may still roll back
-    inserted = session.info.pop(_INSERTED, None)
-    if inserted:
-        _committed.setdefault(session.get_bind().engine, set()).update(inserted)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_accounts(session: Session, _previous: SessionTransaction) -> None:
-    """Any rollback, a savepoint's too, forgets what the transaction inserted: perhaps some of it
-    survives, but asking again costs one statement, and believing a rolled-back one exists
-    would break the next entry's foreign key."""
-    session.info.pop(_INSERTED, None)
+    for account in accounts:
+        _accounts.learn(session, (tenant_id, currency, account.code), True)
 
 
 def add_entry(
