@@ -95,10 +95,10 @@ def batch(session: Session, *, last: bool = False) -> Iterator[None]:
     try:
         with memoizing(session):
             yield
-            if last and not session.in_nested_transaction():
-                for table, row in take_left(session):
+            if last and not session.in_nested_transaction() and (left := take_left(session)):
+                for table, row in left:
                     current.tables.setdefault((table, None), []).append(row)
-                    session.info[_TOOK_LEFT] = True
+                session.info[_TOOK_LEFT] = True
             flush(session)
     finally:
         session.info.pop(_KEY, None)

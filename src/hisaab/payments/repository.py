@@ -88,15 +88,17 @@ def due_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[P
         .with_for_update()
     ).all()
     later = [attempt for attempt in scheduled if attempt.scheduled_at > now]
-    bulk.remember(session, ("future_attempts", invoice_id), later)
+    bulk.remember(session, _future_key(invoice_id), later)
     return [attempt for attempt in scheduled if attempt.scheduled_at <= now]
 
 
 def future_attempts(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
     """Scheduled tries not yet due: never sent, so they can be called off safely."""
-    return bulk.memo(
-        session, ("future_attempts", invoice_id), lambda: _future(session, invoice_id, now)
-    )
+    return bulk.memo(session, _future_key(invoice_id), lambda: _future(session, invoice_id, now))
+
+
+def _future_key(invoice_id: str) -> tuple[str, str]:
+    return ("future_attempts", invoice_id)
 
 
 def _future(session: Session, invoice_id: str, now: datetime) -> Sequence[PaymentAttempt]:
