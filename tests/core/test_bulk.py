@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import Column, MetaData, Table, Text, func, inspect, select, text
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from hisaab.clocks.models import TestClock
@@ -191,6 +191,52 @@ def test_a_duplicate_of_a_once_row_is_skipped_at_the_end_of_a_batch(
         assert session.get(MailMessage, (tenant.id, duplicate["id"])) is None
 
 
+def test_once_rows_of_a_batch_go_as_one_statement_and_a_repeated_key_keeps_the_first(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """A billing batch records hundreds of emails: one statement, not one per row; a key that
+    repeats (in the batch, or one already stored) is skipped as outside a batch."""
+    once = ("tenant_id", "event_id", "kind")
+    stored = _mail(tenant.id)
+    with database.transaction(tenant.id) as session:
+        bulk.insert_row(session, MAIL, stored, once_on=once)  # type: ignore[arg-type]
+    new = [_mail(tenant.id) for _ in range(3)]
+    repeats = [
+        {**new[0], "id": new_id("msg"), "subject": "second"},
+        {**stored, "id": new_id("msg")},
+    ]
+    sent: list[tuple[str, bool]] = []
+    listener = lambda *args: sent.append((args[2], args[5]))  # noqa: E731
+    sqlalchemy_event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.transaction(tenant.id) as session, bulk.batch(session):
+            for row in [*new, *repeats]:
+                assert bulk.insert_row(session, MAIL, row, once_on=once)  # type: ignore[arg-type]
+    finally:
+        sqlalchemy_event.remove(database.engine, "before_cursor_execute", listener)
+    # Not an executemany, which psycopg sends as one statement per row.
+    assert [many for sql, many in sent if "INSERT" in sql] == [False]
+    with database.transaction(tenant.id) as session:
+        ids = set(session.scalars(select(MailMessage.id)))
+        assert ids == {stored["id"], *(row["id"] for row in new)}
+        assert session.get(MailMessage, (tenant.id, new[0]["id"])).subject == "Your invoice"  # type: ignore[union-attr]
+
+
+def test_once_rows_giving_different_columns_still_skip_a_repeated_key(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """Rows that leave different columns out make separate INSERTs, which would not see each
+    other's rows inside one statement."""
+    once = ("tenant_id", "event_id", "kind")
+    first = _mail(tenant.id)
+    repeat = {**first, "id": new_id("msg"), "to_address": "someone@example.test"}
+    with database.transaction(tenant.id) as session, bulk.batch(session):
+        bulk.insert_row(session, MAIL, first, once_on=once)  # type: ignore[arg-type]
+        bulk.insert_row(session, MAIL, repeat, once_on=once)  # type: ignore[arg-type]
+    with database.transaction(tenant.id) as session:
+        assert set(session.scalars(select(MailMessage.id))) == {first["id"]}
+
+
 def test_a_table_with_an_array_column_is_written_whole(
     database: Database, tenant: TenantHandle
 ) -> None:
@@ -226,13 +272,18 @@ def test_json_already_serialized_is_stored_as_the_json_it_holds(
         _event(tenant.id, bulk.JsonText(json.dumps({"object": AWKWARD})), at),
         _event(tenant.id, {"object": AWKWARD}, at),
     ]
+    # A single row goes as VALUES rather than column arrays.
+    alone = _event(tenant.id, bulk.JsonText(json.dumps({"object": {**AWKWARD, "n": 2}})), at)
     with database.transaction(tenant.id) as session:
         with bulk.batch(session):
             bulk.insert_rows(session, EVENTS, text_rows)  # type: ignore[arg-type]
         with bulk.batch(session):
             bulk.insert_rows(session, EVENTS, mixed)  # type: ignore[arg-type]
-        ids = [row["id"] for row in text_rows + mixed]
+        with bulk.batch(session):
+            bulk.insert_row(session, EVENTS, alone)  # type: ignore[arg-type]
+        ids = [row["id"] for row in [*text_rows, *mixed, alone]]
         stored = {e.id: e.data for e in session.scalars(select(Event).where(Event.id.in_(ids)))}
+    assert stored[alone["id"]] == {"object": {**AWKWARD, "n": 2}}
     assert stored[text_rows[0]["id"]] == {"object": {**AWKWARD, "n": 0}}
     assert stored[text_rows[1]["id"]] == {"object": {**AWKWARD, "n": 1}}
     assert stored[mixed[0]["id"]] == stored[mixed[1]["id"]] == {"object": AWKWARD}
@@ -392,3 +443,41 @@ def test_a_row_pointing_nowhere_fails_the_whole_statement(
         bulk.insert_row(session, CUSTOMERS, customer)
     with database.transaction(tenant.id) as session:
         assert session.get(Event, (tenant.id, event["id"])) is None
+
+
+# A table of the test's own: no model has a nullable column with a server default.
+PROBE = Table(
+    "bulk_probe",
+    MetaData(),
+    Column("id", Text, primary_key=True),
+    Column("defaulted", Text, nullable=True, server_default="from the server"),
+    Column("plain", Text, nullable=True),
+)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_column_of_nulls_is_left_out_only_where_leaving_it_out_gives_null(
+    database: Database, tenant: TenantHandle, count: int
+) -> None:
+    """Explicit None is NULL, never the server's default; a column NULL in every row and
+    without a default need not be sent at all."""
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    sqlalchemy_event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.transaction(tenant.id) as session:
+            session.execute(
+                text(
+                    "CREATE TEMPORARY TABLE bulk_probe (id text PRIMARY KEY, "
+                    "defaulted text DEFAULT 'from the server', plain text) ON COMMIT DROP"
+                )
+            )
+            rows = [{"id": f"p{i}", "defaulted": None, "plain": None} for i in range(count)]
+            bulk.insert_now(session, [(PROBE, rows)])
+            stored = session.execute(text("SELECT defaulted, plain FROM bulk_probe")).all()
+    finally:
+        sqlalchemy_event.remove(database.engine, "before_cursor_execute", listener)
+    assert stored == [(None, None)] * count
+    (insert,) = [s for s in sent if s.startswith("INSERT")]
+    assert "defaulted" in insert
+    assert "plain" not in insert

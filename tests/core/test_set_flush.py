@@ -41,8 +41,12 @@ CUSTOMERS = Customer.__table__
 SET_UPDATE = re.compile(r"^UPDATE (\w+) AS t SET (.*) FROM unnest\(")
 # Each flush whose unit-of-work run shows what the set-based run must do.
 WRITERS = ["unit_of_work", "set_based"]
-# A set-based insert, alone or one part of a statement (`WITH w0 AS (INSERT …), … INSERT …`).
-SET_INSERT = re.compile(r"(?:^|AS \(|\) )INSERT INTO (\w+) \([^)]*\) SELECT \* FROM unnest\(")
+# A set-based insert, alone or one part of a statement (`WITH w0 AS (INSERT …), … INSERT …`):
+# many rows from column arrays, one row as positional VALUES (the unit of work names its
+# parameters).
+SET_INSERT = re.compile(
+    r"(?:^|AS \(|\) )INSERT INTO (\w+) \([^)]*\) (?:SELECT \* FROM unnest\(|VALUES \(%s)"
+)
 
 
 # --- rows -----------------------------------------------------------------------------------

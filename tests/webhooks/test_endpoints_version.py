@@ -118,7 +118,7 @@ def test_a_warmed_request_asks_nothing_of_webhook_endpoints(
     customer = create_customer(tenant)
     assert not _reads_endpoints(statements), statements
     # ... and still records the delivery, and the event it is for.
-    assert any(s.startswith("INSERT INTO webhook_deliveries") for s in statements), statements
+    assert any("INSERT INTO webhook_deliveries" in s for s in statements), statements
     assert any("INSERT INTO events" in s for s in statements), statements
     assert customer["id"].startswith("cus_")
 

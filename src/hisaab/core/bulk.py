@@ -168,29 +168,7 @@ def _insert_one(session: Session, table: Table, values: Mapping[str, Any]) -> No
     """One row now, as a fixed VALUES statement built once per table and column set (psycopg
     prepares it after a few uses): what a request writes on every call (its audit entry) costs
     the driver's work only, not the expression language's."""
-    if not _driver_sql_serves(table):
-        session.execute(insert(table), dict(values))
-        return
-    connection = session.connection()
-    sql, processors = _values_insert(table, tuple(values), connection.dialect)
-    params = []
-    for value, process in zip(values.values(), processors, strict=True):
-        plain = json.loads(value) if isinstance(value, JsonText) else value
-        params.append(plain if process is None else process(plain))
-    connection.exec_driver_sql(sql, tuple(params))
-
-
-@functools.cache
-def _values_insert(
-    table: Table, names: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    quote = dialect.identifier_preparer.quote
-    columns = [table.c[name] for name in names]
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join('%s' for _ in names)})"
-    )
-    return sql, tuple(column.type._cached_bind_processor(dialect) for column in columns)
+    _write(session, [(table, None, [values])])
 
 
 @functools.cache
@@ -325,15 +303,16 @@ def insert_now(
     last: bool = False,
 ) -> None:
     """Rows of tables, in this order, each table's as one INSERT … SELECT FROM unnest(column
-    arrays): one short statement that PostgreSQL prepares once, each column one array
-    parameter, instead of a statement of thousands of bind parameters to build, parse and plan
-    per chunk (COPY would be faster still, but PostgreSQL refuses COPY FROM into a table under
-    row-level security). Values pass through the columns' SQLAlchemy bind processors (JSONB
-    wrapping, for one), as an INSERT would; rows that leave a column out get its server
-    default. The inserts of tables in a row go as one statement, as a batch's do (a flush
-    that writes a subscription, its invoice and the invoice's lines: one round trip). Tables
-    this cannot serve (array columns, which unnest would flatten; Python-side defaults) take
-    the plain multi-row INSERT, between the statements of those before and after them.
+    arrays) (a single row: as VALUES): one short statement that PostgreSQL prepares once, each
+    column one array parameter, instead of a statement of thousands of bind parameters to
+    build, parse and plan per chunk (COPY would be faster still, but PostgreSQL refuses COPY
+    FROM into a table under row-level security). Values pass through the columns' SQLAlchemy
+    bind processors (JSONB wrapping, for one), as an INSERT would; rows that leave a column out
+    get its server default. The inserts of tables in a row go as one statement, as a batch's
+    do (a flush that writes a subscription, its invoice and the invoice's lines: one round
+    trip). Tables this cannot serve (array columns, which unnest would flatten; Python-side
+    defaults) take the plain multi-row INSERT, between the statements of those before and
+    after them.
 
     `last`: nothing the flush writes comes after these rows. In a batch's closing flush they
     then wait for the batch's rows, to go with them (`flush`): nothing reads between the two."""
@@ -349,12 +328,21 @@ def _write(
     tables: Sequence[tuple[Table, tuple[str, ...] | None, Sequence[Mapping[str, Any]]]],
 ) -> None:
     """Each table's rows (ON CONFLICT DO NOTHING on the key, if one is given), in this order;
-    the unnest INSERTs of tables in a row as one statement."""
+    the fixed INSERTs of tables in a row as one statement."""
     connection = session.connection()
     parts: list[_Part] = []
     for table, key, rows in tables:
-        if key is None and _driver_sql_serves(table):
-            parts.extend(_unnest_parts(table, rows, connection.dialect))
+        if _driver_sql_serves(table):
+            table_parts = _insert_parts(table, key, rows, connection.dialect)
+            if key is None or len(table_parts) == 1:
+                parts.extend(table_parts)
+                continue
+            # Parts of one statement do not see each other's rows: ON CONFLICT would miss a
+            # key repeated across two of them, so each goes in a statement of its own.
+            _send(connection, parts)
+            parts = []
+            for part in table_parts:
+                _send(connection, [part])
             continue
         _send(connection, parts)
         parts = []
@@ -367,7 +355,7 @@ def _write(
     _send(connection, parts)
 
 
-# An unnest INSERT of one table and set of columns, and its column arrays.
+# A fixed INSERT of one table and set of columns, and its parameters.
 _Part = tuple[str, tuple[Any, ...]]
 
 
@@ -384,26 +372,62 @@ def _send(connection: Connection, parts: Sequence[_Part]) -> None:
     connection.exec_driver_sql(sql, params)
 
 
-def _unnest_parts(table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect) -> list[_Part]:
-    """The unnest INSERT of each set of columns the rows give, with its column arrays."""
+def _insert_parts(
+    table: Table,
+    key: tuple[str, ...] | None,
+    rows: Sequence[Mapping[str, Any]],
+    dialect: Dialect,
+) -> list[_Part]:
+    """The INSERT of each set of columns the rows give, with its parameters (ON CONFLICT DO
+    NOTHING on `key`, if given, which also skips a row that repeats an earlier row's key in the
+    same statement)."""
     groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row), []).append(row)
     parts = []
+    null_when_left_out = _null_when_left_out(table)
     for names, members in groups.items():
-        columns = [[row[name] for row in members] for name in names]
-        # A JSON column whose every value is already serialized goes as text, cast there.
-        as_text = tuple(all(isinstance(v, JsonText) for v in values) for values in columns)
-        sql, processors = _unnest_insert(table, names, as_text, dialect)
-        arrays = []
-        for given, text, process in zip(columns, as_text, processors, strict=True):
-            if text:
-                arrays.append(given)
-                continue
-            values = [json.loads(v) if isinstance(v, JsonText) else v for v in given]
-            arrays.append(values if process is None else [process(v) for v in values])
-        parts.append((sql, tuple(arrays)))
+        one = len(members) == 1
+        sent_names: list[str] = []
+        as_text: list[bool] = []
+        params = []
+        for name in names:
+            values = [row[name] for row in members]
+            # A JSON column whose every value is already serialized goes as text, cast there.
+            text = all(isinstance(v, JsonText) for v in values)
+            if not text:
+                values = [json.loads(v) if isinstance(v, JsonText) else v for v in values]
+                if (process := _processor(table, name, dialect)) is not None:
+                    values = [process(v) for v in values]
+                # NULL all along: left out, which costs neither side a column of nulls.
+                if name in null_when_left_out and values.count(None) == len(values):
+                    continue
+            sent_names.append(name)
+            as_text.append(text)
+            params.append(values[0] if one else values)
+        sql = _insert_statement(table, tuple(sent_names), tuple(as_text), key, one, dialect)
+        parts.append((sql, tuple(params)))
     return parts
+
+
+@functools.cache
+def _null_when_left_out(table: Table) -> frozenset[str]:
+    """The columns an INSERT that leaves them out fills with NULL."""
+    return frozenset(
+        column.name
+        for column in table.columns
+        if column.nullable
+        and column.server_default is None
+        and column.default is None
+        and column.identity is None
+        and column.computed is None
+    )
+
+
+@functools.cache
+def _processor(table: Table, name: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    processor: Callable[[Any], Any] | None = table.c[name].type._cached_bind_processor(dialect)
+    return processor
 
 
 @functools.cache
@@ -415,23 +439,36 @@ def _driver_sql_serves(table: Table) -> bool:
 
 
 @functools.cache
-def _unnest_insert(
-    table: Table, names: tuple[str, ...], as_text: tuple[bool, ...], dialect: Dialect
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """The statement and the columns' bind processors, built once per table and column set (a
-    one-row insert, as a request makes, would otherwise spend more on compiling the column types
-    than on the insert)."""
+def _insert_statement(
+    table: Table,
+    names: tuple[str, ...],
+    as_text: tuple[bool, ...],
+    key: tuple[str, ...] | None,
+    one: bool,
+    dialect: Dialect,
+) -> str:
+    """The statement, built once per table and column set (a one-row insert, as a request
+    makes, would otherwise spend more on compiling the column types than on the insert).
+
+    Many rows: INSERT … SELECT FROM unnest(column arrays), one short statement whatever their
+    number. One row: a plain VALUES list, as psycopg dumps a single value far more cheaply than
+    a one-element array (a request's customer, event and audit entry)."""
     quote = dialect.identifier_preparer.quote
     columns = [table.c[name] for name in names]
-    # %b: binary arrays, which psycopg builds without escaping each element.
-    casts = [
-        f"%b::text[]::{column.type.compile(dialect)}[]"
-        if text
-        else f"%b::{column.type.compile(dialect)}[]"
-        for column, text in zip(columns, as_text, strict=True)
-    ]
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"SELECT * FROM unnest({', '.join(casts)})"
-    )
-    return sql, tuple(column.type._cached_bind_processor(dialect) for column in columns)
+    types = [column.type.compile(dialect) for column in columns]
+    if one:
+        values = [
+            f"%s::{type_}" if text else "%s" for type_, text in zip(types, as_text, strict=True)
+        ]
+        source = f"VALUES ({', '.join(values)})"
+    else:
+        # %b: binary arrays, which psycopg builds without escaping each element.
+        casts = [
+            f"%b::text[]::{type_}[]" if text else f"%b::{type_}[]"
+            for type_, text in zip(types, as_text, strict=True)
+        ]
+        source = f"SELECT * FROM unnest({', '.join(casts)})"
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) {source}"
+    if key is not None:
+        sql += f" ON CONFLICT ({', '.join(quote(name) for name in key)}) DO NOTHING"
+    return sql
