@@ -61,6 +61,13 @@ def send_mail(tenant_id: str, message_id: str) -> None:
     mail.deliver(runtime.database(), tenant_id, message_id)
 
 
+# A failed message goes on in a `send_mail` job of its own (mail.deliver_many): these retries
+# are for a crash, and a rerun sends only what is still queued.
+@app.task(name=mail.SEND_MANY_TASK, queue=mail.QUEUE, retry=mail.RETRY)
+def send_mails(tenant_id: str, message_ids: list[str]) -> None:
+    mail.deliver_many(runtime.database(), tenant_id, message_ids)
+
+
 # No queue-level retries: a failed try schedules the next one itself (webhooks/schedule.py); a
 # crash before that committed is retried once, and the attempt-count check stops a double send.
 @app.task(name=webhooks.TASK, queue=webhooks.QUEUE, retry=1)

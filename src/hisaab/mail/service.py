@@ -10,12 +10,18 @@ the row's lock while talking to the server, so two runs of the same job cannot b
 message that is `sent` or `skipped` is never sent again. The one duplicate left possible is the
 one SMTP itself allows (the server took the message, then the worker died before committing);
 every attempt carries the same Message-ID so the receiving side can tell.
+
+A billing run (issue 6) mails about two messages per renewal, and each job costs PostgreSQL more
+than the rest of the message (procrastinate's insert, its event rows and notify): in a bulk
+batch the messages are queued a chunk per job (`deliver_many`), and only a message that fails
+goes on in a job of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -25,8 +31,10 @@ from pathlib import Path
 
 import procrastinate
 import structlog
+from procrastinate.jobs import Job
 from sqlalchemy.orm import Session
 
+from hisaab.core import bulk
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.errors import HisaabError
 from hisaab.core.ids import new_id
@@ -40,9 +48,14 @@ from hisaab.webhooks import service as events
 from hisaab.webhooks.service import EventRecord
 
 SEND_TASK = "send_mail"
+SEND_MANY_TASK = "send_mails"
 QUEUE = "mail"
 # Waits of 5 s, 25 s, 2 min, 10 min, 52 min, 4.3 h: a mail server down overnight is outlasted.
 RETRY = procrastinate.RetryStrategy(max_attempts=6, exponential_wait=5)
+# Messages per `send_mails` job: few jobs for a billing run, yet small enough that several
+# workers share one batch's sending (each message is an SMTP connection of its own).
+CHUNK = 50
+_COLLECTED = "hisaab.mail.to_send"
 OUTBOX_DIRECTORY = "outbox"
 MAX_ERROR_LENGTH = 2000
 
@@ -186,10 +199,51 @@ def submit(
     if not inserted:
         return None
     if reason is None:
-        queue.enqueue(
-            session, SEND_TASK, {"tenant_id": tenant_id, "message_id": message_id}, queue=QUEUE
-        )
+        if bulk.collecting(session):
+            writer = functools.partial(_queue_chunks, tenant_id)
+            bulk.collect(session, f"{_COLLECTED}:{tenant_id}", writer).append(message_id)
+        else:
+            _queue_one(session, tenant_id, message_id)
     return message_id
+
+
+def _queue_one(
+    session: Session, tenant_id: str, message_id: str, scheduled_at: datetime | None = None
+) -> None:
+    queue.enqueue(
+        session,
+        SEND_TASK,
+        {"tenant_id": tenant_id, "message_id": message_id},
+        queue=QUEUE,
+        scheduled_at=scheduled_at,
+    )
+
+
+def _queue_chunks(tenant_id: str, session: Session, message_ids: list[str]) -> None:
+    """A batch's messages of one tenant as `send_mails` jobs of at most CHUNK, evenly filled
+    (51 go as 26 + 25, not 50 + 1, so no worker is left with a straggler). A batch that mails
+    once (a request's, creating one subscription) keeps the single-message job: it costs the
+    same and retries on its own schedule. Called as the batch ends, so these jobs are collected
+    into its next round (`bulk.flush`)."""
+    if len(message_ids) == 1:
+        _queue_one(session, tenant_id, message_ids[0])
+        return
+    for chunk in _even_chunks(message_ids, CHUNK):
+        queue.enqueue(
+            session, SEND_MANY_TASK, {"tenant_id": tenant_id, "message_ids": chunk}, queue=QUEUE
+        )
+
+
+def _even_chunks(items: Sequence[str], most: int) -> list[list[str]]:
+    """The fewest chunks of at most `most` items, sizes differing by one at most, in order."""
+    count = -(-len(items) // most)
+    size, larger = divmod(len(items), count) if count else (0, 0)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < larger else 0)
+        chunks.append(list(items[start:end]))
+        start = end
+    return chunks
 
 
 def for_document(session: Session, document_id: str) -> list[MailMessage]:
@@ -203,12 +257,47 @@ def deliver(database: Database, tenant_id: str, message_id: str) -> None:
     """Send one recorded message (the job). Raises DeliveryError after recording a failure that
     a later attempt may cure, so the queue retries it; a permanent refusal is recorded and not
     retried."""
+    failure = _attempt(database, tenant_id, message_id, in_chunk=False)
+    if failure is not None and not failure.permanent:
+        raise failure
+
+
+def deliver_many(database: Database, tenant_id: str, message_ids: Sequence[str]) -> None:
+    """Send a chunk of a batch's messages (the `send_mails` job), each as `deliver` would, in
+    its own transaction under its row's lock.
+
+    One message's failure must neither hold back the others nor make the job retry, which
+    would only delay the rest: a message a later attempt may cure gets its own `send_mail` job,
+    queued with the failure in the same transaction, due when that job would have retried
+    after its first attempt, and from there it follows `RETRY`. So this job only ever sends
+    `queued` messages: a run after a crash (the queue retries the job) skips those sent,
+    skipped or failed before it. A message that raises anything else (the database gone) does
+    not stop the rest either; the job then raises it, to be retried for what is left queued."""
+    crashed: Exception | None = None
+    for message_id in message_ids:
+        try:
+            _attempt(database, tenant_id, message_id, in_chunk=True)
+        except Exception as exc:
+            log.exception("mail_job_crashed", tenant_id=tenant_id, message_id=message_id)
+            crashed = crashed or exc
+    if crashed is not None:
+        raise crashed
+
+
+def _attempt(
+    database: Database, tenant_id: str, message_id: str, *, in_chunk: bool
+) -> DeliveryError | None:
+    """One try at sending the message, recorded and logged; the failure, if it failed. A
+    try `in_chunk` leaves alone a message that is not `queued`, and hands a failure that may be
+    cured to a `send_mail` job of its own (see `deliver_many`)."""
     outbox = mailer()
     failure: DeliveryError | None = None
     with database.transaction(tenant_id) as session:
         message = repository.lock(session, tenant_id, message_id)
         if message is None or message.status in ("sent", "skipped"):
-            return
+            return None
+        if in_chunk and message.status != "queued":
+            return None
         message.attempts += 1
         message.message_id = message_id_header(message.id, outbox.sender)
         try:
@@ -235,13 +324,22 @@ def deliver(database: Database, tenant_id: str, message_id: str) -> None:
         else:
             message.status = "failed"
             message.last_error = str(failure)[:MAX_ERROR_LENGTH]
+            if in_chunk and not failure.permanent and (retry_at := _retry_at(failure)):
+                _queue_one(session, tenant_id, message_id, retry_at)
     fields = {"tenant_id": tenant_id, "message_id": message_id, "kind": message.kind}
     if failure is None:
         log.info("mail_sent", attempts=message.attempts, **fields)
-        return
+        return None
     log.warning("mail_failed", error=str(failure), permanent=failure.permanent, **fields)
-    if not failure.permanent:
-        raise failure
+    return failure
+
+
+def _retry_at(failure: DeliveryError) -> datetime | None:
+    """When the queue would run a `send_mail` job again after its first attempt failed so;
+    None if it would not (the strategy is asked, not copied, so the two cannot drift)."""
+    first_try = Job(queue=QUEUE, lock=None, queueing_lock=None, task_name=SEND_TASK, attempts=0)
+    decision = RETRY.get_retry_decision(exception=failure, job=first_try)
+    return None if decision is None else decision.retry_at
 
 
 def message_id_header(message_id: str, sender: str) -> str:
