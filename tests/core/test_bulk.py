@@ -178,6 +178,25 @@ def test_outside_a_batch_rows_are_written_at_once(database: Database, tenant: Te
         assert not bulk.insert_row(session, MAIL, again, once_on=("tenant_id", "event_id", "kind"))  # type: ignore[arg-type]
 
 
+def test_many_rows_outside_a_batch_go_as_one_statement(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """A request posting an invoice writes its journal lines together, not one per row."""
+    rows = [_event(tenant.id, {"object": {"n": n}}, datetime.now(UTC)) for n in range(3)]
+    sent: list[tuple[str, bool]] = []
+    listener = lambda *args: sent.append((args[2], args[5]))  # noqa: E731
+    sqlalchemy_event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.transaction(tenant.id) as session:
+            bulk.insert_rows(session, EVENTS, rows)  # type: ignore[arg-type]
+    finally:
+        sqlalchemy_event.remove(database.engine, "before_cursor_execute", listener)
+    assert [many for sql, many in sent if "INSERT" in sql] == [False]
+    with database.transaction(tenant.id) as session:
+        ids = set(session.scalars(select(Event.id).where(Event.id.in_([r["id"] for r in rows]))))
+    assert ids == {row["id"] for row in rows}
+
+
 def test_a_duplicate_of_a_once_row_is_skipped_at_the_end_of_a_batch(
     database: Database, tenant: TenantHandle
 ) -> None:

@@ -159,16 +159,11 @@ def insert_row(
         current.tables.setdefault((table, key), []).append(values)
         return True
     if key is None:
-        _insert_one(session, table, values)
+        # A fixed VALUES statement (`_write`), which psycopg prepares after a few uses: what a
+        # request writes on every call (its audit entry) costs the driver's work only.
+        _write(session, [(table, None, [values])])
         return True
     return session.execute(_insert_once(table, key), dict(values)).first() is not None
-
-
-def _insert_one(session: Session, table: Table, values: Mapping[str, Any]) -> None:
-    """One row now, as a fixed VALUES statement built once per table and column set (psycopg
-    prepares it after a few uses): what a request writes on every call (its audit entry) costs
-    the driver's work only, not the expression language's."""
-    _write(session, [(table, None, [values])])
 
 
 @functools.cache
@@ -182,14 +177,15 @@ def _insert_once(table: Table, key: tuple[str, ...]) -> Any:
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Many rows of one table: collected in a batch, else one statement now."""
+    """Many rows of one table: collected in a batch, else one statement now (as a batch writes
+    them: an executemany would send psycopg one statement per row)."""
     if not rows:
         return
     current = _current(session)
     if current is not None:
         current.tables.setdefault((table, None), []).extend(rows)
         return
-    session.execute(insert(table), list(rows))
+    _write(session, [(table, None, rows)])
 
 
 def construct(cls: type[T], **values: Any) -> T:
