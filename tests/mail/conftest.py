@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import text
 
+from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.mail import service as mail
 from hisaab.mail.config import parse_smtp_url
@@ -120,3 +122,12 @@ def unique_email() -> str:
 @pytest.fixture
 def billing(tenant: TenantHandle, run_jobs: Any) -> Billing:
     return Billing(tenant, run_jobs)
+
+
+def make_job_due(database: Database, job_id: int) -> None:
+    """Bring a job scheduled later (a retry) to now, for the next worker run to take."""
+    with database.transaction(None) as session:
+        session.execute(
+            text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
+            {"id": job_id},
+        )

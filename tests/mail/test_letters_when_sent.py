@@ -28,7 +28,7 @@ from hisaab.webhooks.service import EventRecord
 from tests import seeding
 from tests.conftest import ADMIN_TOKEN, TestDatabase
 from tests.e2e.billing import Billing
-from tests.mail.conftest import SmtpServer, free_port, unique_email, use_smtp
+from tests.mail.conftest import SmtpServer, free_port, make_job_due, unique_email, use_smtp
 from tests.mail.test_invoice_emails import _bodies, _invoice, _jobs, _messages
 
 EVENT_KINDS = {
@@ -41,14 +41,6 @@ EVENT_KINDS = {
 def _sent_bodies(message: Any) -> tuple[str, ...]:
     """Text and HTML as written: SMTP carried them with CRLF line ends."""
     return tuple(body.replace("\r\n", "\n") for body in _bodies(message))
-
-
-def _make_job_due(database: Database, job_id: int) -> None:
-    with database.transaction(None) as session:
-        session.execute(
-            text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
-            {"id": job_id},
-        )
 
 
 @pytest.fixture
@@ -174,7 +166,7 @@ def test_a_letter_that_fails_to_render_fails_only_its_mail_job(
     assert job["scheduled_at"] > SYSTEM_CLOCK.now() + timedelta(minutes=30)
 
     notifications.install()  # the fix is deployed
-    _make_job_due(database, job["id"])
+    make_job_due(database, job["id"])
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
     assert message["Subject"] == f"Invoice {invoice['number']} from Acme Learning Pvt Ltd"
@@ -201,7 +193,7 @@ def test_a_retry_sends_the_words_of_the_first_attempt(
     mail.register_letter("invoice", other)
     use_smtp(mailing.url)
     [job] = _jobs(database, record.id)
-    _make_job_due(database, job["id"])
+    make_job_due(database, job["id"])
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
     assert (message["Subject"], *_sent_bodies(message)) == first

@@ -28,7 +28,7 @@ from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import DeliveryError
 from tests import seeding
 from tests.conftest import ADMIN_TOKEN, TenantHandle, TestDatabase
-from tests.mail.conftest import SENDER, unique_email
+from tests.mail.conftest import SENDER, make_job_due, unique_email
 
 
 @dataclass
@@ -244,11 +244,7 @@ def test_a_failed_message_goes_on_in_its_own_job_and_the_others_are_sent(
     assert outbox.to(busy) == outbox.to(gone) == []
 
     outbox.refuse.clear()  # the server takes mail again; the retry comes due
-    with database.transaction(None) as session:
-        session.execute(
-            text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
-            {"id": retry["id"]},
-        )
+    make_job_due(database, retry["id"])
     run_jobs()
     assert len(outbox.to(busy)) == 1
     assert outbox.to(gone) == []
