@@ -9,14 +9,18 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy.engine import URL
 
-from hisaab.jobs import queue
+from hisaab.jobs import queue, tasks
 from tests.databases import libpq
+
+T = TypeVar("T")
 
 
 def start_worker(
@@ -27,9 +31,11 @@ def start_worker(
     secret_key: str,
     concurrency: int,
     env: Mapping[str, str] | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> subprocess.Popen[bytes]:
     """A worker configured like production, through the environment (none of the caller's own
-    HISAAB_* settings leak in); its output goes to `data_dir/worker.log`."""
+    HISAAB_* settings leak in); its output goes to `data_dir/worker.log`. `heartbeat` makes it
+    beat faster than production, for tests of stalled-job recovery that cannot wait minutes."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HISAAB_")}
     environment.update(
         HISAAB_DATABASE_URL=owner_url.render_as_string(hide_password=False),
@@ -39,12 +45,35 @@ def start_worker(
         HISAAB_LOG_LEVEL="warning",
         **(env or {}),
     )
-    command = [sys.executable, "-m", "hisaab", "worker"]
+    command = [sys.executable, *_entry(heartbeat), "worker"]
     for name in queues:
         command += ["--queue", name]
     data_dir.mkdir(parents=True, exist_ok=True)
     with (data_dir / "worker.log").open("wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A worker's beat and the silence after which recovery calls it dead (jobs.recovery)."""
+
+    interval: float
+    stalled_after: float
+
+
+def _entry(heartbeat: Heartbeat | None) -> list[str]:
+    """`python -m hisaab`, or the same CLI with the recovery's timings replaced before the job
+    queue (which reads them) is imported."""
+    if heartbeat is None:
+        return ["-m", "hisaab"]
+    boot = (
+        "from hisaab.jobs import recovery\n"
+        f"recovery.HEARTBEAT_SECONDS = {heartbeat.interval!r}\n"
+        f"recovery.STALLED_AFTER_SECONDS = {heartbeat.stalled_after!r}\n"
+        "from hisaab.cli import main\n"
+        "main()\n"
+    )
+    return ["-c", boot]
 
 
 def stop_workers(workers: Sequence[subprocess.Popen[bytes]], timeout: float = 30) -> None:
@@ -61,6 +90,17 @@ def stop_workers(workers: Sequence[subprocess.Popen[bytes]], timeout: float = 30
             worker.wait()
 
 
+def run_recovery(app_url: URL) -> None:
+    """One run of the periodic `retry_stalled_jobs` task on `app_url`'s queue, as a worker runs
+    it (with the threshold `jobs.recovery.STALLED_AFTER_SECONDS` of this process)."""
+
+    async def run() -> None:
+        async with queue.app.open_async():
+            await tasks.retry_stalled_jobs(timestamp=0)
+
+    _on_database(app_url, run)
+
+
 def replay_stalled_jobs(app_url: URL, queues: Sequence[str]) -> int:
     """Every job of `queues` still `doing` goes back to the queue: the killed worker's, and even
     one a live worker holds (more chaos; a job that live worker finishes meanwhile is skipped).
@@ -71,7 +111,7 @@ def replay_stalled_jobs(app_url: URL, queues: Sequence[str]) -> int:
         async with queue.app.open_async():
             for name in queues:
                 with warnings.catch_warnings():
-                    # Heartbeats would take 30 s to call the killed worker stalled.
+                    # Heartbeats take minutes to call the killed worker stalled (jobs.recovery).
                     warnings.simplefilter("ignore", DeprecationWarning)
                     stalled = list(
                         await queue.app.job_manager.get_stalled_jobs(nb_seconds=0, queue=name)
@@ -84,9 +124,14 @@ def replay_stalled_jobs(app_url: URL, queues: Sequence[str]) -> int:
                         pass
         return replayed
 
+    return _on_database(app_url, replay)
+
+
+def _on_database(app_url: URL, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `main` with this process's job queue pointed at `app_url` for the while."""
     previous = queue._conninfo
     queue.configure(libpq(app_url))
     try:
-        return asyncio.run(replay())
+        return asyncio.run(main())
     finally:
         queue._conninfo = previous

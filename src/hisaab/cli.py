@@ -350,8 +350,9 @@ QueuesOption = Annotated[
     list[str] | None,
     typer.Option(
         "--queue",
-        help="Only jobs of this queue (repeatable): payments, webhooks, mail, clocks, "
-        "scheduler, maintenance. Default: all.",
+        help="Only jobs of this queue (repeatable): billing, payments, webhooks, mail, usage, "
+        "clocks, scheduler, maintenance (which also puts back the jobs of dead workers: some "
+        "worker must serve it). Default: all.",
     ),
 ]
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hisaab.core import bulk
+from hisaab.jobs import recovery
 
 DEFAULT_QUEUE = "default"
 _DEFERRED = "hisaab.jobs.deferred"
@@ -36,8 +37,12 @@ def _pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
     return psycopg_pool.AsyncConnectionPool(conninfo=_conninfo, **kwargs)
 
 
+# Every worker of this app (`hisaab worker`, `hisaab up`, tests) beats at the rate that the
+# stalled-job recovery's threshold is measured against.
 app = procrastinate.App(
-    connector=procrastinate.PsycopgConnector(pool_factory=_pool), import_paths=["hisaab.jobs.tasks"]
+    connector=procrastinate.PsycopgConnector(pool_factory=_pool),
+    import_paths=["hisaab.jobs.tasks"],
+    worker_defaults=recovery.worker_options(),
 )
 
 

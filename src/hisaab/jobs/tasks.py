@@ -13,7 +13,7 @@ from hisaab.clocks import service as clocks
 from hisaab.core import idempotency
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.entitlements import service as entitlements
-from hisaab.jobs import runtime, scheduler
+from hisaab.jobs import recovery, runtime, scheduler
 from hisaab.jobs.queue import app
 from hisaab.ledger import service as ledger
 from hisaab.mail import service as mail
@@ -62,7 +62,8 @@ def send_mail(tenant_id: str, message_id: str) -> None:
 
 
 # A failed message goes on in a `send_mail` job of its own (mail.deliver_many): these retries
-# are for a crash, and a rerun sends only what is still queued.
+# are for a crash, and a rerun sends only what is still queued. A worker killed after the SMTP
+# server took a message but before its commit makes the rerun send it again (recovery.py).
 @app.task(name=mail.SEND_MANY_TASK, queue=mail.QUEUE, retry=mail.RETRY)
 def send_mails(tenant_id: str, message_ids: list[str]) -> None:
     mail.deliver_many(runtime.database(), tenant_id, message_ids)
@@ -107,3 +108,13 @@ def maintain_usage_partitions(timestamp: int) -> None:
     with runtime.database().transaction(None) as session:
         created = usage.maintain_partitions(session)
     log.info("usage_partitions_maintained", created=created, deferred_at=timestamp)
+
+
+# Every minute, on a queue every default worker serves; the queueing lock keeps one run waiting.
+@app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
+@app.task(name="retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(timestamp: int) -> None:
+    """A job whose worker died stays `doing` for ever unless this puts it back (recovery.py)."""
+    retried = await recovery.retry_stalled_jobs(app.job_manager, recovery.STALLED_AFTER_SECONDS)
+    if retried:
+        log.warning("stalled_jobs_retried", jobs=recovery.describe(retried), deferred_at=timestamp)
