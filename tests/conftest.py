@@ -21,15 +21,13 @@ from hypothesis import settings
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 
-from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.core import secrets
 from hisaab.db import Database
 from hisaab.jobs import queue, runtime
 from hisaab.observability import configure_logging
-from hisaab.settings import Settings, database_urls
 from tests.databases import cluster_url as _cluster_url
-from tests.databases import create_database, drop_database, libpq
+from tests.databases import drop_database, libpq, migrated_database
 
 # No per-example deadline: it is a timed assertion, and on a loaded 2-core machine a pure rule
 # that is correct fails it (speed is measured by `make bench`, not asserted).
@@ -59,9 +57,7 @@ def cluster_url() -> str:
 @pytest.fixture(scope="session")
 def test_db(cluster_url: str, worker_id: str) -> Iterator[TestDatabase]:
     name = f"hisaab_test_{worker_id}_{os.getpid()}"
-    owner = create_database(cluster_url, name)
-    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
-    migrations.upgrade(owner_url, app_url)
+    owner_url, app_url = migrated_database(cluster_url, name)
     yield TestDatabase(cluster_url, owner_url, app_url)
     drop_database(cluster_url, name)
 

@@ -11,7 +11,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from hisaab import migrations
 from hisaab.embedded import EmbeddedPostgres
+from hisaab.settings import Settings, database_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 _embedded = EmbeddedPostgres(ROOT / ".pytest-pg")
@@ -39,6 +41,14 @@ def create_database(cluster: str, name: str) -> URL:
     with _admin(cluster) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return make_url(cluster).set(drivername="postgresql+psycopg", database=name)
+
+
+def migrated_database(cluster: str, name: str) -> tuple[URL, URL]:
+    """A new database with Hisaab's schema: its owner URL and the application role's URL."""
+    owner = create_database(cluster, name)
+    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
+    migrations.upgrade(owner_url, app_url)
+    return owner_url, app_url
 
 
 def libpq(url: URL) -> str:

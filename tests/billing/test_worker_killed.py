@@ -34,18 +34,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
-from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.billing import service as billing
 from hisaab.core.tenancy import OPERATOR_SCOPE
 from hisaab.db import Database, owner_engine
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.payments import service as payments
-from hisaab.settings import Settings, database_urls
 from tests import seeding
 from tests.billing import invariants
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY
-from tests.databases import create_database, drop_database
+from tests.databases import drop_database, migrated_database
 from tests.workers import replay_stalled_jobs, start_worker, stop_workers
 
 SUBSCRIPTIONS = 2_000
@@ -111,9 +109,7 @@ class Run:
 @pytest.fixture
 def run(cluster_url: str, worker_id: str) -> Iterator[Run]:
     name = f"hisaab_billing_kill_{worker_id}_{os.getpid()}"
-    owner = create_database(cluster_url, name)
-    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
-    migrations.upgrade(owner_url, app_url)
+    owner_url, app_url = migrated_database(cluster_url, name)
     database = Database.connect(app_url, pool_size=2)
     scratch = Run(owner_url, app_url, database)
     try:

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +28,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.db import Database
 from hisaab.jobs import recovery
 from hisaab.mail import service as mail
-from hisaab.settings import Settings, database_urls
 from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, SECRET_KEY
-from tests.databases import create_database, drop_database
-from tests.mail.conftest import Inbox, start_server
+from tests.databases import drop_database, migrated_database
+from tests.mail.conftest import Inbox, invoice_draft, start_server, unique_email
 from tests.workers import Heartbeat, run_recovery, start_worker, stop_workers
 
 HEARTBEAT = Heartbeat(interval=0.2, stalled_after=1.5)
@@ -74,9 +71,7 @@ class Scratch:
 @pytest.fixture(scope="module")
 def scratch(cluster_url: str, worker_id: str) -> Iterator[Scratch]:
     name = f"hisaab_worker_killed_{worker_id}_{os.getpid()}"
-    owner = create_database(cluster_url, name)
-    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
-    migrations.upgrade(owner_url, app_url)
+    owner_url, app_url = migrated_database(cluster_url, name)
     database = Database.connect(app_url, pool_size=2)
     try:
         with TestClient(
@@ -123,18 +118,8 @@ def _worker(scratch: Scratch, inbox: HeldInbox, data_dir: Path) -> subprocess.Po
 def _email(scratch: Scratch) -> tuple[str, str]:
     """An email recorded as the invoicing domain records one, with its `send_mail` job; the
     message's id and its address."""
-    address = f"c-{uuid.uuid4().hex[:12]}@example.test"
-    draft = mail.Draft(
-        kind="invoice",
-        event_id=f"evt_{uuid.uuid4().hex}",
-        document_id=None,
-        locale="en",
-        to_address=address,
-        to_name="Asha Rao",
-        from_name="Acme Learning",
-        reply_to=None,
-        content=mail.Content("Invoice ACME/2526/1", "Please find it attached.", "<p>Hi</p>"),
-    )
+    address = unique_email()
+    draft = invoice_draft(address)
     with scratch.database.transaction(scratch.tenant_id) as session:
         message_id = mail.submit(session, scratch.tenant_id, draft, SYSTEM_CLOCK.now())
     assert message_id is not None

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
 
+from hisaab.core.ids import new_id
 from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.mail import service as mail
@@ -131,3 +132,18 @@ def make_job_due(database: Database, job_id: int) -> None:
             text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
             {"id": job_id},
         )
+
+
+def invoice_draft(address: str) -> mail.Draft:
+    """An invoice email to `address` as invoicing records one, its words already written."""
+    return mail.Draft(
+        kind="invoice",
+        event_id=new_id("evt"),
+        document_id=None,
+        locale="en",
+        to_address=address,
+        to_name="Asha Rao",
+        from_name="Acme Learning Pvt Ltd",
+        reply_to=None,
+        content=mail.Content(f"For {address}", "Hello", "<p>Hello</p>"),
+    )

@@ -18,7 +18,6 @@ from sqlalchemy import text
 from hisaab.billing import service as billing_runs
 from hisaab.core import bulk
 from hisaab.core.clock import SYSTEM_CLOCK
-from hisaab.core.ids import new_id
 from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.jobs import tasks
@@ -28,7 +27,7 @@ from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import DeliveryError
 from tests import seeding
 from tests.conftest import ADMIN_TOKEN, TenantHandle, TestDatabase
-from tests.mail.conftest import SENDER, make_job_due, unique_email
+from tests.mail.conftest import SENDER, invoice_draft, make_job_due, unique_email
 
 
 @dataclass
@@ -64,20 +63,6 @@ def outbox(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outb
         mail.configure(None)
 
 
-def _draft(address: str) -> mail.Draft:
-    return mail.Draft(
-        kind="invoice",
-        event_id=new_id("evt"),
-        document_id=None,
-        locale="en",
-        to_address=address,
-        to_name="Asha Rao",
-        from_name="Acme Learning Pvt Ltd",
-        reply_to=None,
-        content=mail.Content(f"For {address}", "Hello", "<p>Hello</p>"),
-    )
-
-
 def _submit(database: Database, tenant_id: str, addresses: list[str], *, batch: bool) -> list[str]:
     """The messages' ids, submitted in one transaction, as a billing run (in a bulk batch) or
     as requests do."""
@@ -87,7 +72,7 @@ def _submit(database: Database, tenant_id: str, addresses: list[str], *, batch: 
         bulk.batch(session) if batch else nullcontext(),
     ):
         for address in addresses:
-            message_id = mail.submit(session, tenant_id, _draft(address), SYSTEM_CLOCK.now())
+            message_id = mail.submit(session, tenant_id, invoice_draft(address), SYSTEM_CLOCK.now())
             assert message_id is not None
             ids.append(message_id)
     return ids
