@@ -43,14 +43,14 @@ from hisaab.app import create_app
 from hisaab.billing import service as billing
 from hisaab.core import collector, secrets
 from hisaab.core.tenancy import OPERATOR_SCOPE
-from hisaab.db import Database, owner_engine
+from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.jobs import queue, runtime
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.observability import configure_logging
 from hisaab.settings import Settings, database_urls
 from tests import seeding
-from tests.databases import cluster_url, create_database, drop_database, libpq
+from tests.databases import cluster_url, create_database, drop_database, libpq, owner_connection
 from tests.workers import start_worker, stop_workers
 
 TOKEN = "op_bench_" + "x" * 32
@@ -131,17 +131,6 @@ def _seed(scratch: Scratch, n: int, due_at: datetime) -> None:
 
 
 # --- what the database says ----------------------------------------------------------------
-
-
-@contextmanager
-def _owner(scratch: Scratch) -> Iterator[Connection]:
-    """The owner role sees every tenant's rows (row-level security does not apply to it)."""
-    engine = owner_engine(scratch.owner_url)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def _outstanding(conn: Connection, due_at: datetime) -> tuple[int, int]:
@@ -241,7 +230,7 @@ def _cpu_of(pids: list[int]) -> dict[int, float]:
 
 
 def _read_cpu(scratch: Scratch, billing_pids: list[int]) -> CpuReading:
-    with _owner(scratch) as conn:
+    with owner_connection(scratch.owner_url) as conn:
         backends = conn.execute(
             text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
@@ -288,7 +277,7 @@ def _start_workers(
 def _wait_ready(scratch: Scratch, workers: list[Any], timeout: float = 60.0) -> None:
     """Until every worker has registered itself with the queue (procrastinate_workers)."""
     deadline = time.monotonic() + timeout
-    with _owner(scratch) as conn:
+    with owner_connection(scratch.owner_url) as conn:
         while time.monotonic() < deadline:
             _check_alive(workers)
             ready = conn.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one()
@@ -343,7 +332,7 @@ def _wait_done(scratch: Scratch, workers: list[Any], due_at: datetime, n: int) -
     """Seconds from now until nothing is due; bounded, so a stuck run ends the benchmark."""
     started = time.perf_counter()
     deadline = started + max(600.0, n / 50)
-    with _owner(scratch) as conn:
+    with owner_connection(scratch.owner_url) as conn:
         while time.perf_counter() < deadline:
             due, payable = _outstanding(conn, due_at)
             if due == 0 and payable == 0:
@@ -371,7 +360,7 @@ def run_workers(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
         finally:
             _stop_workers(workers)
             shutil.rmtree(data_dir, ignore_errors=True)
-        with _owner(scratch) as conn:
+        with owner_connection(scratch.owner_url) as conn:
             _report_outcome(conn, started_at, seconds)
             _report_batches(conn)
     return RunResult(n, seconds)
@@ -393,7 +382,7 @@ def run_in_process(cluster: str, n: int, args: argparse.Namespace) -> RunResult:
             billing.run_tenant(scratch.database, tenant.id, 0)
         seconds = time.perf_counter() - started
         _report_cpu(cpu_before, _read_cpu(scratch, [os.getpid()]), n)
-        with _owner(scratch) as conn:
+        with owner_connection(scratch.owner_url) as conn:
             _report_outcome(conn, started_at, seconds)
             _report_batches(conn)
     return RunResult(n, seconds)

@@ -4,14 +4,17 @@ cluster in `.pytest-pg/` by default, or the server of HISAAB_TEST_DATABASE_URL."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 
 from hisaab import migrations
+from hisaab.db import owner_engine
 from hisaab.embedded import EmbeddedPostgres
 from hisaab.settings import Settings, database_urls
 
@@ -49,6 +52,18 @@ def migrated_database(cluster: str, name: str) -> tuple[URL, URL]:
     owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
     migrations.upgrade(owner_url, app_url)
     return owner_url, app_url
+
+
+@contextmanager
+def owner_connection(owner_url: URL) -> Iterator[Connection]:
+    """A connection as the tables' owner, which row-level security does not filter: for checks
+    over every tenant's rows."""
+    engine = owner_engine(owner_url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def libpq(url: URL) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from hisaab.billing import service as billing
-from hisaab.db import Database, owner_engine
+from hisaab.db import Database
 from hisaab.jobs import scheduler
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.mail import service as mail
@@ -23,6 +23,7 @@ from hisaab.subscriptions import service as subscriptions
 from tests import seeding
 from tests.billing import invariants
 from tests.conftest import ADMIN_TOKEN, TestDatabase
+from tests.databases import owner_connection
 
 SUBSCRIPTIONS = 40
 
@@ -36,20 +37,16 @@ def worker_mailer(tmp_path: Path) -> Iterator[None]:
 
 
 def _batch_rows(test_db: TestDatabase, tenant_id: str) -> list[Any]:
-    engine = owner_engine(test_db.owner_url)
-    try:
-        with engine.connect() as conn:
-            return list(
-                conn.execute(
-                    text(
-                        "SELECT subscriptions, invoices FROM billing_batches "
-                        "WHERE tenant_id = :t ORDER BY started_at"
-                    ),
-                    {"t": tenant_id},
-                )
+    with owner_connection(test_db.owner_url) as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT subscriptions, invoices FROM billing_batches "
+                    "WHERE tenant_id = :t ORDER BY started_at"
+                ),
+                {"t": tenant_id},
             )
-    finally:
-        engine.dispose()
+        )
 
 
 def _seed_indian_tenant(app: Any, test_db: TestDatabase) -> tuple[str, datetime]:
@@ -70,12 +67,8 @@ def test_a_batch_with_pre_debit_notices_is_issued_in_bulk(
     failures = [e for e in logs if e["event"] == "subscription_batch_failed"]
     assert not failures, failures[0].get("exc_info") or failures
     assert [tuple(r) for r in _batch_rows(test_db, tenant_id)] == [(SUBSCRIPTIONS, SUBSCRIPTIONS)]
-    engine = owner_engine(test_db.owner_url)
-    try:
-        with engine.connect() as conn:
-            outcome = invariants.renewals(conn, [tenant_id], due, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    with owner_connection(test_db.owner_url) as conn:
+        outcome = invariants.renewals(conn, [tenant_id], due, datetime.now(UTC))
     assert not outcome.problems, outcome.problems
 
 
@@ -113,16 +106,11 @@ def test_the_sweeps_charges_are_counted_in_the_batch_record(
         assert scheduler.run_due(session, None, datetime.now(UTC)) == SUBSCRIPTIONS
     monkeypatch.setattr(payments, "SWEEP_GRACE", timedelta(0))
     assert billing.run_batch(database, german.id) == SUBSCRIPTIONS
-    engine = owner_engine(test_db.owner_url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT subscriptions, payments_succeeded FROM billing_batches "
-                    "WHERE tenant_id = :t"
-                ),
-                {"t": german.id},
-            ).one()
-    finally:
-        engine.dispose()
+    with owner_connection(test_db.owner_url) as conn:
+        row = conn.execute(
+            text(
+                "SELECT subscriptions, payments_succeeded FROM billing_batches WHERE tenant_id = :t"
+            ),
+            {"t": german.id},
+        ).one()
     assert tuple(row) == (0, SUBSCRIPTIONS)

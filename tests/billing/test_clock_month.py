@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from hisaab.db import owner_engine
 from tests import seeding
 from tests.billing import invariants
 from tests.conftest import TenantHandle, TestDatabase
+from tests.databases import owner_connection
 
 CUSTOMERS = 5_000
 US_TENANT = {**seeding.TENANT_PROFILES[3], "gstin": None, "lut": False}
@@ -53,37 +53,33 @@ def test_clock_with_5000_customers_advanced_a_month_is_ready_with_5000_paid_invo
     assert clock["status"] == "ready", clock
     assert clock["frozen_time"] == TARGET.isoformat().replace("+00:00", "Z")
 
-    engine = owner_engine(test_db.owner_url)
-    try:
-        with engine.connect() as conn:
-            outcome = invariants.renewals(conn, [tenant.id], DUE_AT, TARGET)
-            problems = [
-                *outcome.problems,
-                *invariants.numbering(conn, [tenant.id]),
-                *invariants.events(conn, [tenant.id]),
-                *invariants.ledger(conn, [tenant.id]),
-            ]
-            statuses = dict(
-                conn.execute(
-                    text(
-                        "SELECT status, count(*) FROM invoices WHERE tenant_id = :t "
-                        "AND test_clock_id = :c AND billing_reason = 'subscription_cycle' "
-                        "GROUP BY status"
-                    ),
-                    {"t": tenant.id, "c": clock_id},
-                ).all()
-            )
-            payments = dict(
-                conn.execute(
-                    text(
-                        "SELECT status, count(*) FROM payment_attempts "
-                        "WHERE tenant_id = :t AND test_clock_id = :c GROUP BY status"
-                    ),
-                    {"t": tenant.id, "c": clock_id},
-                ).all()
-            )
-    finally:
-        engine.dispose()
+    with owner_connection(test_db.owner_url) as conn:
+        outcome = invariants.renewals(conn, [tenant.id], DUE_AT, TARGET)
+        problems = [
+            *outcome.problems,
+            *invariants.numbering(conn, [tenant.id]),
+            *invariants.events(conn, [tenant.id]),
+            *invariants.ledger(conn, [tenant.id]),
+        ]
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM invoices WHERE tenant_id = :t "
+                    "AND test_clock_id = :c AND billing_reason = 'subscription_cycle' "
+                    "GROUP BY status"
+                ),
+                {"t": tenant.id, "c": clock_id},
+            ).all()
+        )
+        payments = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM payment_attempts "
+                    "WHERE tenant_id = :t AND test_clock_id = :c GROUP BY status"
+                ),
+                {"t": tenant.id, "c": clock_id},
+            ).all()
+        )
     print(
         f"test clock: {CUSTOMERS:,} customers advanced a month in {seconds:.1f} s; "
         f"invoices {statuses}, payments {payments}"

@@ -22,19 +22,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
-from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.customers import service as customers
 from hisaab.customers.schemas import PaymentMethodCreate
-from hisaab.db import Database, owner_engine
+from hisaab.db import Database
 from hisaab.jobs import queue
 from hisaab.ledger import verify
 from hisaab.payments import service as payments
 from hisaab.payments.models import PaymentAttempt
-from hisaab.settings import Settings, database_urls
 from tests.conftest import ADMIN_TOKEN, INDIAN_TENANT, SECRET_KEY
-from tests.databases import create_database, drop_database
+from tests.databases import drop_database, migrated_database, owner_connection
 from tests.payments.fakes import FakeStripe, Recorded, Reply, serve
 from tests.workers import replay_stalled_jobs, start_worker, stop_workers
 
@@ -54,9 +52,7 @@ class SlowStripe(FakeStripe):
 @pytest.fixture
 def chaos_db(cluster_url: str, worker_id: str) -> Iterator[tuple[URL, URL, Database]]:
     name = f"hisaab_chaos_{worker_id}_{os.getpid()}"
-    owner = create_database(cluster_url, name)
-    owner_url, app_url = database_urls(owner.render_as_string(False), Settings())
-    migrations.upgrade(owner_url, app_url)
+    owner_url, app_url = migrated_database(cluster_url, name)
     database = Database.connect(app_url, pool_size=2)
     yield owner_url, app_url, database
     database.dispose()
@@ -227,11 +223,7 @@ def test_two_workers_one_killed_every_invoice_charged_once(
         assert succeeded == dict.fromkeys(invoices, 1)
         subscriptions = Counter(session.scalars(text("SELECT status FROM subscriptions")))
         assert subscriptions == {"active": INVOICES}
-    engine = owner_engine(owner_url)
-    try:
-        with engine.connect() as connection:
-            report = verify.run(connection)
-    finally:
-        engine.dispose()
+    with owner_connection(owner_url) as connection:
+        report = verify.run(connection)
     assert report.violations == [], report.violations
     assert report.entries > 0
