@@ -11,6 +11,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,14 +166,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def statements(database: Database) -> Iterator[list[str]]:
     """Every statement the app's engine sends while the test runs, whitespace collapsed."""
+    with sent_statements(database) as sent:
+        yield sent
+
+
+@contextmanager
+def sent_statements(database: Database, *prefixes: str) -> Iterator[list[str]]:
+    """The statements the app's engine sends in the block (those starting with one of
+    `prefixes`, if given), whitespace collapsed."""
     sent: list[str] = []
 
     def record(*args: Any) -> None:
-        sent.append(" ".join(args[2].split()))
+        statement = " ".join(args[2].split())
+        if statement.startswith(prefixes or ""):
+            sent.append(statement)
 
     event.listen(database.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(database.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event
 
 from hisaab.catalog import service as catalog
 from hisaab.catalog.schemas import PlanUpdate
 from hisaab.core.errors import HisaabError
 from hisaab.db import Database
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, sent_statements
 from tests.databases import libpq
 from tests.e2e.billing import Billing
 
@@ -27,31 +26,12 @@ NOW = datetime(2026, 4, 1, tzinfo=UTC)
 @pytest.fixture
 def version_reads(database: Database) -> Iterator[list[str]]:
     """The reads of plan versions and their prices the app's engine sends."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        statement: str = args[2]
-        if statement.startswith(("SELECT plan_versions", "SELECT plan_prices")):
-            sent.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(database.engine, "before_cursor_execute", record)
+    with sent_statements(database, "SELECT plan_versions", "SELECT plan_prices") as sent:
+        yield sent
 
 
-def _plan(tenant: TenantHandle, amount: int = 200_000) -> str:
-    response = tenant.http.post(
-        "/v1/plans",
-        json={
-            "code": "pro",
-            "name": "Pro",
-            "interval": "month",
-            "prices": [{"currency": "INR", "unit_amount": amount}],
-        },
-    )
-    assert response.status_code == 201, response.text
-    plan_id: str = response.json()["id"]
-    return plan_id
+def _plan(tenant: TenantHandle, run_jobs: Any) -> str:
+    return Billing(tenant, run_jobs).plan("pro", 200_000)
 
 
 def _price(database: Database, tenant_id: str, plan_id: str) -> tuple[int, int]:
@@ -71,9 +51,13 @@ def _reprice(session: Any, tenant_id: str, plan_id: str, amount: int) -> None:
 
 
 def test_a_version_read_once_is_not_read_again_but_the_plan_is(
-    database: Database, tenant: TenantHandle, version_reads: list[str], statements: list[str]
+    database: Database,
+    tenant: TenantHandle,
+    version_reads: list[str],
+    statements: list[str],
+    run_jobs: Any,
 ) -> None:
-    plan_id = _plan(tenant)
+    plan_id = _plan(tenant, run_jobs)
     assert _price(database, tenant.id, plan_id) == (1, 200_000)
     assert len(version_reads) == 2  # the version, its prices
     statements.clear()
@@ -86,7 +70,7 @@ def test_a_new_version_from_another_process_is_what_the_next_subscription_gets(
     database: Database, tenant: TenantHandle, run_jobs: Any, test_db: Any
 ) -> None:
     billing = Billing(tenant, run_jobs)
-    plan_id = _plan(tenant)
+    plan_id = billing.plan("pro", 200_000)
     first = billing.subscribe(billing.customer(None, country="IN", state="MH"), plan_id)
     assert (first["plan_version"], first["unit_amount"]) == (1, 200_000)
     # Another process (here: plain SQL, as the table owner) writes version 2 and points the
@@ -115,11 +99,11 @@ def test_a_new_version_from_another_process_is_what_the_next_subscription_gets(
 
 @pytest.mark.parametrize("where", ["transaction", "savepoint"])
 def test_a_version_read_in_a_transaction_that_rolled_back_is_not_kept(
-    database: Database, tenant: TenantHandle, where: str
+    database: Database, tenant: TenantHandle, where: str, run_jobs: Any
 ) -> None:
     """Version 2 written and read, then rolled back (the whole transaction, or a savepoint
     released inside it): the version 2 committed later, with other terms, is the one read."""
-    plan_id = _plan(tenant)
+    plan_id = _plan(tenant, run_jobs)
     with pytest.raises(RuntimeError), database.transaction(tenant.id) as session:
         if where == "savepoint":
             with session.begin_nested():
@@ -137,7 +121,7 @@ def test_a_version_read_in_a_transaction_that_rolled_back_is_not_kept(
 def test_another_tenant_never_reaches_a_kept_version(
     database: Database, tenant: TenantHandle, other_tenant: TenantHandle, run_jobs: Any
 ) -> None:
-    plan_id = _plan(tenant)
+    plan_id = _plan(tenant, run_jobs)
     assert _price(database, tenant.id, plan_id) == (1, 200_000)  # kept now
     with database.transaction(other_tenant.id) as session:
         for tenant_id in (other_tenant.id, tenant.id):

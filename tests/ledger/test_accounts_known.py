@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hisaab.db import Database
 from hisaab.ledger import chart, repository
 from hisaab.ledger.models import LedgerAccount
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, sent_statements
 
 ACCOUNTS = [chart.TAX_PAYABLE["CGST"], chart.TAX_PAYABLE["SGST"]]
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
@@ -24,16 +24,8 @@ NOW = datetime(2026, 4, 1, tzinfo=UTC)
 @pytest.fixture
 def account_inserts(database: Database) -> Iterator[list[str]]:
     """The INSERTs into ledger_accounts the database's engine sends."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        statement: str = args[2]
-        if statement.startswith("INSERT INTO ledger_accounts"):
-            sent.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(database.engine, "before_cursor_execute", record)
+    with sent_statements(database, "INSERT INTO ledger_accounts") as sent:
+        yield sent
 
 
 def _ensure(session: Session, tenant_id: str, currency: str = "INR") -> None:
