@@ -23,6 +23,7 @@ from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.mail import service as mail
 from hisaab.mail.config import parse_smtp_url
+from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import SmtpTransport
 from tests.conftest import TenantHandle
 from tests.e2e.billing import Billing
@@ -116,6 +117,19 @@ def use_smtp(url: str) -> None:
     mail.configure(mail.Mailer(SmtpTransport(parse_smtp_url(url)), SENDER))
 
 
+def retry_an_hour_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed send's retry an hour away, not 5 s: `run_jobs` also runs the scheduler tick's
+    billing jobs (one per tenant of the test database), which on a slow machine outlast 5 s,
+    and the retry would then come due and run within the same call."""
+    monkeypatch.setattr(mail.RETRY, "exponential_wait", 3600)
+
+
+def smtp_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail goes to a port nobody listens on; its retry is an hour away."""
+    retry_an_hour_later(monkeypatch)
+    use_smtp(f"smtp://127.0.0.1:{free_port()}?timeout=2")
+
+
 def unique_email() -> str:
     return f"c-{uuid.uuid4().hex[:12]}@example.test"
 
@@ -147,3 +161,37 @@ def invoice_draft(address: str) -> mail.Draft:
         reply_to=None,
         content=mail.Content(f"For {address}", "Hello", "<p>Hello</p>"),
     )
+
+
+def issued_invoice(billing: Billing, address: str, **customer: Any) -> dict[str, Any]:
+    """A customer on the system clock, subscribed: its first invoice is finalized at once."""
+    customer_id = billing.customer(None, email=address, **customer)
+    plan_id = billing.plan("pro", 200000)
+    subscription = billing.subscribe(customer_id, plan_id, collection_method="send_invoice")
+    [invoice] = billing.invoices(subscription["id"])
+    assert invoice["status"] == "open"
+    return invoice
+
+
+def messages_of(database: Database, tenant_id: str, document_id: str) -> list[MailMessage]:
+    with database.transaction(tenant_id) as session:
+        return mail.for_document(session, document_id)
+
+
+def send_jobs_of(database: Database, message_id: str) -> list[dict[str, Any]]:
+    with database.transaction(None) as session:
+        rows = session.execute(
+            text(
+                "SELECT id, status, attempts, scheduled_at FROM procrastinate_jobs "
+                "WHERE task_name = :task AND args->>'message_id' = :id"
+            ),
+            {"task": mail.SEND_TASK, "id": message_id},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def bodies(message: EmailMessage) -> tuple[str, str]:
+    plain = message.get_body(preferencelist=("plain",))
+    rich = message.get_body(preferencelist=("html",))
+    assert plain is not None and rich is not None
+    return str(plain.get_content()), str(rich.get_content())

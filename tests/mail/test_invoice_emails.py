@@ -19,7 +19,6 @@ from hisaab.core.ids import new_id
 from hisaab.core.pagination import PageRequest
 from hisaab.db import Database
 from hisaab.mail import service as mail
-from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import DirectoryTransport
 from hisaab.webhooks import service as events
 from hisaab.webhooks.models import Event
@@ -27,39 +26,16 @@ from tests.e2e.billing import Billing
 from tests.mail.conftest import (
     SENDER,
     SmtpServer,
-    free_port,
+    bodies,
+    issued_invoice,
+    messages_of,
+    send_jobs_of,
+    smtp_down,
     unique_email,
     use_smtp,
 )
 
 SELLER = "Acme Learning Pvt Ltd"
-
-
-def _invoice(billing: Billing, address: str, **customer: Any) -> dict[str, Any]:
-    """A customer on the system clock, subscribed: its first invoice is finalized at once."""
-    customer_id = billing.customer(None, email=address, **customer)
-    plan_id = billing.plan("pro", 200000)
-    subscription = billing.subscribe(customer_id, plan_id, collection_method="send_invoice")
-    [invoice] = billing.invoices(subscription["id"])
-    assert invoice["status"] == "open"
-    return invoice
-
-
-def _messages(database: Database, tenant_id: str, document_id: str) -> list[MailMessage]:
-    with database.transaction(tenant_id) as session:
-        return mail.for_document(session, document_id)
-
-
-def _jobs(database: Database, message_id: str) -> list[dict[str, Any]]:
-    with database.transaction(None) as session:
-        rows = session.execute(
-            text(
-                "SELECT id, status, attempts, scheduled_at FROM procrastinate_jobs "
-                "WHERE task_name = :task AND args->>'message_id' = :id"
-            ),
-            {"task": mail.SEND_TASK, "id": message_id},
-        )
-        return [dict(row._mapping) for row in rows]
 
 
 def _pdf(message: EmailMessage, filename: str) -> bytes:
@@ -75,18 +51,11 @@ def _pdf(message: EmailMessage, filename: str) -> bytes:
     return content
 
 
-def _bodies(message: EmailMessage) -> tuple[str, str]:
-    plain = message.get_body(preferencelist=("plain",))
-    rich = message.get_body(preferencelist=("html",))
-    assert plain is not None and rich is not None
-    return str(plain.get_content()), str(rich.get_content())
-
-
 def test_a_finalized_invoice_is_mailed_with_its_pdf(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     billing.run_jobs()
 
     [message] = mailing.inbox.to(address)
@@ -97,7 +66,7 @@ def test_a_finalized_invoice_is_mailed_with_its_pdf(
     assert message["Reply-To"].addresses[0].addr_spec == "billing@acme.test"
     assert message["To"].addresses[0].display_name == "Asha Rao"
     assert message["Auto-Submitted"] == "auto-generated"
-    plain, rich = _bodies(message)
+    plain, rich = bodies(message)
     assert "Hello Asha Rao," in plain
     assert number in plain
     assert "₹2,000.00" in plain
@@ -108,7 +77,7 @@ def test_a_finalized_invoice_is_mailed_with_its_pdf(
     pdf = _pdf(message, f"{number.replace('/', '-')}.pdf")
     assert number in (PdfReader(io.BytesIO(pdf)).pages[0].extract_text() or "")
 
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.kind, record.status, record.attempts) == ("invoice", "sent", 1)
     assert record.to_address == address
     assert record.sent_at is not None
@@ -120,7 +89,7 @@ def test_a_receipt_follows_an_out_of_band_payment(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     paid = billing.post(f"/v1/invoices/{invoice['id']}/pay", {"paid_out_of_band": True})
     assert paid["status"] == "paid"
     billing.run_jobs()
@@ -129,10 +98,10 @@ def test_a_receipt_follows_an_out_of_band_payment(
     number = invoice["number"]
     assert invoice_mail["Subject"] == f"Invoice {number} from {SELLER}"
     assert receipt["Subject"] == f"Receipt for invoice {number} from {SELLER}"
-    plain, _ = _bodies(receipt)
+    plain, _ = bodies(receipt)
     assert "We have received your payment of ₹2,000.00" in plain
     _pdf(receipt, f"{number.replace('/', '-')}.pdf")
-    kinds = {(m.kind, m.status) for m in _messages(database, billing.tenant.id, invoice["id"])}
+    kinds = {(m.kind, m.status) for m in messages_of(database, billing.tenant.id, invoice["id"])}
     assert kinds == {("invoice", "sent"), ("receipt", "sent")}
 
 
@@ -140,8 +109,8 @@ def test_a_job_run_twice_or_a_replayed_event_mails_once(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address)
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    invoice = issued_invoice(billing, address)
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
 
     # Two workers on the same message at once, against a slow server: the row lock makes the
     # second wait, then find it sent.
@@ -166,28 +135,24 @@ def test_a_job_run_twice_or_a_replayed_event_mails_once(
     billing.run_jobs()
 
     assert len(mailing.inbox.to(address)) == 1
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.status, record.attempts) == ("sent", 1)
-    assert len(_jobs(database, record.id)) == 1
+    assert len(send_jobs_of(database, record.id)) == 1
 
 
 def test_smtp_down_is_recorded_and_retried(
     mailing: SmtpServer, billing: Billing, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The retry an hour away, not 5 s: `run_jobs` also runs the scheduler tick's billing jobs
-    # (one per tenant of the test database), which on a slow machine outlast 5 s, and the
-    # retry would then come due and run within the same call.
-    monkeypatch.setattr(mail.RETRY, "exponential_wait", 3600)
-    use_smtp(f"smtp://127.0.0.1:{free_port()}?timeout=2")
+    smtp_down(monkeypatch)
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     billing.run_jobs()
 
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.status, record.attempts, record.sent_at) == ("failed", 1, None)
     assert record.last_error is not None
     assert "refused" in record.last_error.lower()
-    [job] = _jobs(database, record.id)
+    [job] = send_jobs_of(database, record.id)
     assert job["status"] == "todo"
     assert job["attempts"] == 1
     assert job["scheduled_at"] > SYSTEM_CLOCK.now() + timedelta(minutes=30)
@@ -200,9 +165,9 @@ def test_smtp_down_is_recorded_and_retried(
         )
     billing.run_jobs()
     assert len(mailing.inbox.to(address)) == 1
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.status, record.attempts, record.last_error) == ("sent", 2, None)
-    assert _jobs(database, record.id)[0]["status"] == "succeeded"
+    assert send_jobs_of(database, record.id)[0]["status"] == "succeeded"
 
 
 def test_a_mailbox_that_does_not_exist_is_not_retried(
@@ -210,24 +175,24 @@ def test_a_mailbox_that_does_not_exist_is_not_retried(
 ) -> None:
     address = unique_email()
     mailing.inbox.refuse[address] = "550 5.1.1 No such user"
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     billing.run_jobs()
 
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert record.status == "failed"
     assert record.last_error is not None
     assert "550 5.1.1 No such user" in record.last_error
-    assert _jobs(database, record.id)[0]["status"] == "succeeded"
+    assert send_jobs_of(database, record.id)[0]["status"] == "succeeded"
 
 
 def test_without_smtp_the_email_is_an_eml_file(
     mailing: SmtpServer, billing: Billing, database: Database, tmp_path: Any
 ) -> None:
     mail.configure(mail.mailer_from_settings(None, SENDER, tmp_path))
-    invoice = _invoice(billing, unique_email())
+    invoice = issued_invoice(billing, unique_email())
     billing.run_jobs()
 
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert record.status == "sent"
     path = tmp_path / "outbox" / f"{record.id}.eml"
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
@@ -240,7 +205,7 @@ def test_without_smtp_the_email_is_an_eml_file(
 def test_a_customer_without_an_email_address_is_skipped(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
-    invoice = _invoice(billing, unique_email())
+    invoice = issued_invoice(billing, unique_email())
     billing.run_jobs()
     # Customers must have an address today; an older snapshot (or an optional address later)
     # may not. The event is replayed as if its customer had none.
@@ -258,12 +223,12 @@ def test_a_customer_without_an_email_address_is_skipped(
     billing.run_jobs()
 
     skipped = [
-        m for m in _messages(database, billing.tenant.id, invoice["id"]) if m.event_id == event.id
+        m for m in messages_of(database, billing.tenant.id, invoice["id"]) if m.event_id == event.id
     ]
     [record] = skipped
     assert (record.status, record.to_address, record.attempts) == ("skipped", None, 0)
     assert record.last_error == "the customer has no email address"
-    assert _jobs(database, record.id) == []
+    assert send_jobs_of(database, record.id) == []
 
 
 @pytest.mark.parametrize(
@@ -280,12 +245,12 @@ def test_the_customers_language(
     mailing: SmtpServer, billing: Billing, locale: str, subject: str, phrase: str
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address, locale=locale)
+    invoice = issued_invoice(billing, address, locale=locale)
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
     values = {"seller": SELLER, "number": invoice["number"]}
     assert message["Subject"] == subject.format(**values)
-    plain, _ = _bodies(message)
+    plain, _ = bodies(message)
     assert phrase.format(**values) in plain
 
 
@@ -304,14 +269,14 @@ def test_an_invoice_with_nothing_to_bill_is_not_mailed(
     assert (invoice["total"], invoice["status"]) == (0, "paid")
     billing.run_jobs()
     assert mailing.inbox.to(address) == []
-    assert _messages(database, billing.tenant.id, invoice["id"]) == []
+    assert messages_of(database, billing.tenant.id, invoice["id"]) == []
 
 
 def test_a_credit_note_is_mailed_with_its_pdf(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     note = billing.post(
         "/v1/credit_notes",
         {"invoice_id": invoice["id"], "amount": 50000, "reason": "order_change"},
@@ -321,9 +286,9 @@ def test_a_credit_note_is_mailed_with_its_pdf(
 
     _, credit_mail = mailing.inbox.to(address)
     assert credit_mail["Subject"] == f"Credit note {note['number']} from {SELLER}"
-    plain, _ = _bodies(credit_mail)
+    plain, _ = bodies(credit_mail)
     assert f"credit note {note['number']} for ₹500.00" in plain
     assert f"₹500.00 has been taken off what invoice {invoice['number']} still owed." in plain
     _pdf(credit_mail, f"{note['number'].replace('/', '-')}.pdf")
-    [record] = _messages(database, billing.tenant.id, note["id"])
+    [record] = messages_of(database, billing.tenant.id, note["id"])
     assert (record.kind, record.status) == ("credit_note", "sent")

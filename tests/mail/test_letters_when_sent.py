@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hisaab.billing import service as billing_runs
 from hisaab.core.clock import SYSTEM_CLOCK
-from hisaab.db import Database, owner_engine
+from hisaab.db import Database
 from hisaab.invoicing import notifications
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.mail import letters
@@ -27,9 +27,20 @@ from hisaab.webhooks import service as events
 from hisaab.webhooks.service import EventRecord
 from tests import seeding
 from tests.conftest import ADMIN_TOKEN, TestDatabase
+from tests.databases import owner_connection
 from tests.e2e.billing import Billing
-from tests.mail.conftest import SmtpServer, free_port, make_job_due, unique_email, use_smtp
-from tests.mail.test_invoice_emails import _bodies, _invoice, _jobs, _messages
+from tests.mail.conftest import (
+    SmtpServer,
+    bodies,
+    issued_invoice,
+    make_job_due,
+    messages_of,
+    retry_an_hour_later,
+    send_jobs_of,
+    smtp_down,
+    unique_email,
+    use_smtp,
+)
 
 EVENT_KINDS = {
     "invoice.finalized": "invoice",
@@ -40,7 +51,7 @@ EVENT_KINDS = {
 
 def _sent_bodies(message: Any) -> tuple[str, ...]:
     """Text and HTML as written: SMTP carried them with CRLF line ends."""
-    return tuple(body.replace("\r\n", "\n") for body in _bodies(message))
+    return tuple(body.replace("\r\n", "\n") for body in bodies(message))
 
 
 @pytest.fixture
@@ -76,20 +87,20 @@ def test_the_event_records_the_letter_and_the_send_job_writes_it(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
 
-    [due] = _messages(database, billing.tenant.id, invoice["id"])
+    [due] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (due.kind, due.status, due.attempts) == ("invoice", "queued", 0)
     assert (due.subject, due.text_body, due.html_body) == (None, None, None)
     assert (due.to_address, due.to_name, due.locale) == (address, "Asha Rao", "en")
     assert (due.from_name, due.reply_to) == ("Acme Learning Pvt Ltd", "billing@acme.test")
     assert due.timezone == "Asia/Kolkata"
     assert due.attachments == [{"type": notifications.INVOICE_PDF, "id": invoice["id"]}]
-    assert len(_jobs(database, due.id)) == 1
+    assert len(send_jobs_of(database, due.id)) == 1
 
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
-    [sent] = _messages(database, billing.tenant.id, invoice["id"])
+    [sent] = messages_of(database, billing.tenant.id, invoice["id"])
     assert sent.status == "sent"
     assert sent.subject == message["Subject"]
     assert (sent.text_body, sent.html_body) == _sent_bodies(message)
@@ -107,7 +118,7 @@ def test_the_words_are_those_the_event_would_have_written(
     renames itself, changes its address and moves to another timezone before the job runs,
     and the letters still say what they would have said when their events happened."""
     address = unique_email()
-    invoice = _invoice(billing, address, locale=locale)
+    invoice = issued_invoice(billing, address, locale=locale)
     billing.post(f"/v1/invoices/{invoice['id']}/pay", {"paid_out_of_band": True})
     note = billing.post(
         "/v1/credit_notes",
@@ -122,8 +133,8 @@ def test_the_words_are_those_the_event_would_have_written(
     billing.run_jobs()
 
     records = [
-        *_messages(database, billing.tenant.id, invoice["id"]),
-        *_messages(database, billing.tenant.id, note["id"]),
+        *messages_of(database, billing.tenant.id, invoice["id"]),
+        *messages_of(database, billing.tenant.id, note["id"]),
     ]
     assert sorted(r.kind for r in records) == ["credit_note", "invoice", "receipt"]
     received = {m["Subject"]: m for m in mailing.inbox.to(address)}
@@ -147,21 +158,21 @@ def test_a_letter_that_fails_to_render_fails_only_its_mail_job(
 ) -> None:
     """The invoice is finalized all the same; the job is retried as a refused connection is,
     and once the renderer works the customer gets the letter."""
-    monkeypatch.setattr(mail.RETRY, "exponential_wait", 3600)  # see test_smtp_down_is_…
+    retry_an_hour_later(monkeypatch)
 
     def broken(session: Session, message: MailMessage, event: EventRecord) -> mail.Content:
         raise ValueError("a bug in the template")
 
     mail.register_letter("invoice", broken)
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     billing.run_jobs()
 
     assert mailing.inbox.to(address) == []
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.status, record.attempts, record.subject) == ("failed", 1, None)
     assert record.last_error == "ValueError: a bug in the template"
-    [job] = _jobs(database, record.id)
+    [job] = send_jobs_of(database, record.id)
     assert (job["status"], job["attempts"]) == ("todo", 1)
     assert job["scheduled_at"] > SYSTEM_CLOCK.now() + timedelta(minutes=30)
 
@@ -170,19 +181,18 @@ def test_a_letter_that_fails_to_render_fails_only_its_mail_job(
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
     assert message["Subject"] == f"Invoice {invoice['number']} from Acme Learning Pvt Ltd"
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert (record.status, record.attempts, record.last_error) == ("sent", 2, None)
 
 
 def test_a_retry_sends_the_words_of_the_first_attempt(
     mailing: SmtpServer, billing: Billing, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mail.RETRY, "exponential_wait", 3600)
-    use_smtp(f"smtp://127.0.0.1:{free_port()}?timeout=2")
+    smtp_down(monkeypatch)
     address = unique_email()
-    invoice = _invoice(billing, address)
+    invoice = issued_invoice(billing, address)
     billing.run_jobs()
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert record.status == "failed"
     first = (record.subject, record.text_body, record.html_body)
     assert first[0] == f"Invoice {invoice['number']} from Acme Learning Pvt Ltd"
@@ -192,7 +202,7 @@ def test_a_retry_sends_the_words_of_the_first_attempt(
 
     mail.register_letter("invoice", other)
     use_smtp(mailing.url)
-    [job] = _jobs(database, record.id)
+    [job] = send_jobs_of(database, record.id)
     make_job_due(database, job["id"])
     billing.run_jobs()
     [message] = mailing.inbox.to(address)
@@ -202,15 +212,15 @@ def test_a_retry_sends_the_words_of_the_first_attempt(
 def test_a_letter_whose_event_is_gone_is_not_retried(
     mailing: SmtpServer, billing: Billing, database: Database
 ) -> None:
-    invoice = _invoice(billing, unique_email())
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    invoice = issued_invoice(billing, unique_email())
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     with database.transaction(billing.tenant.id) as session:
         session.execute(
             text("UPDATE mail_messages SET event_id = 'evt_pruned' WHERE id = :id"),
             {"id": record.id},
         )
     mail.deliver(database, billing.tenant.id, record.id)  # permanent: no DeliveryError raised
-    [record] = _messages(database, billing.tenant.id, invoice["id"])
+    [record] = messages_of(database, billing.tenant.id, invoice["id"])
     assert record.status == "failed"
     assert record.last_error is not None
     assert "evt_pruned" in record.last_error
@@ -242,18 +252,14 @@ def test_a_billing_run_writes_no_letter(
     seeding.seed_subscriptions(test_db.owner_url, tenant.id, 20, due_at=due)
     assert billing_runs.run_batch(database, tenant.id) == 20
 
-    engine = owner_engine(test_db.owner_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT id, kind, status, subject, text_body, html_body FROM mail_messages "
-                    "WHERE tenant_id = :t AND kind IN ('invoice', 'receipt', 'credit_note')"
-                ),
-                {"t": tenant.id},
-            ).all()
-    finally:
-        engine.dispose()
+    with owner_connection(test_db.owner_url) as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, kind, status, subject, text_body, html_body FROM mail_messages "
+                "WHERE tenant_id = :t AND kind IN ('invoice', 'receipt', 'credit_note')"
+            ),
+            {"t": tenant.id},
+        ).all()
     assert sum(1 for row in rows if row.kind == "invoice") == 20
     assert {(r.status, r.subject, r.text_body, r.html_body) for r in rows} == {
         ("queued", None, None, None)

@@ -27,7 +27,13 @@ from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import DeliveryError
 from tests import seeding
 from tests.conftest import ADMIN_TOKEN, TenantHandle, TestDatabase
-from tests.mail.conftest import SENDER, invoice_draft, make_job_due, unique_email
+from tests.mail.conftest import (
+    SENDER,
+    invoice_draft,
+    make_job_due,
+    retry_an_hour_later,
+    unique_email,
+)
 
 
 @dataclass
@@ -52,9 +58,7 @@ class Outbox:
 
 @pytest.fixture
 def outbox(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outbox]:
-    # A retry an hour away: `run_jobs` must not run it within the same call (see
-    # test_invoice_emails.test_smtp_down_is_recorded_and_retried).
-    monkeypatch.setattr(mail.RETRY, "exponential_wait", 3600)
+    retry_an_hour_later(monkeypatch)
     kept = Outbox()
     mail.configure(mail.Mailer(kept, SENDER))
     try:
