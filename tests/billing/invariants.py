@@ -222,6 +222,53 @@ def events(conn: Connection, tenant_ids: Sequence[str]) -> list[str]:
     return problems
 
 
+def numbers_told(conn: Connection, tenant_ids: Sequence[str]) -> list[str]:
+    """What the events and letters about an invoice say is its number (a batch numbers its
+    invoices at its end and puts the numbers into what it collected: `bulk.stand_in`); no
+    stand-in is left anywhere."""
+    params = {"tenants": list(tenant_ids)}
+    numbers = dict(
+        conn.execute(
+            text("SELECT id, number FROM invoices WHERE tenant_id = ANY(:tenants)"), params
+        ).all()
+    )
+    problems = []
+    for event_id, invoice_id, kind, number in conn.execute(
+        text(
+            "SELECT id, object_id, type, data->'object'->>'number' FROM events "
+            "WHERE tenant_id = ANY(:tenants) AND type IN ('invoice.finalized', 'invoice.paid')"
+        ),
+        params,
+    ):
+        if number != numbers.get(invoice_id):
+            problems.append(
+                f"{kind} {event_id}: number {number}, {invoice_id} is {numbers.get(invoice_id)}"
+            )
+    for message_id, invoice_id, body in conn.execute(
+        text(
+            "SELECT id, document_id, text_body FROM mail_messages "
+            "WHERE tenant_id = ANY(:tenants) AND kind = 'pre_debit_notice'"
+        ),
+        params,
+    ):
+        if str(numbers.get(invoice_id)) not in body:
+            problems.append(
+                f"pre-debit notice {message_id} does not name {numbers.get(invoice_id)}"
+            )
+    left = conn.execute(
+        text(
+            "SELECT (SELECT count(*) FROM events WHERE tenant_id = ANY(:tenants) "
+            "AND data::text LIKE '%{{hisaab:%'), (SELECT count(*) FROM mail_messages "
+            "WHERE tenant_id = ANY(:tenants) AND concat(subject, text_body, html_body) "
+            "LIKE '%{{hisaab:%')"
+        ),
+        params,
+    ).one()
+    if any(left):
+        problems.append(f"stand-ins left in {left[0]} events and {left[1]} emails")
+    return problems
+
+
 def ledger(conn: Connection, tenant_ids: Sequence[str]) -> list[str]:
     """`hisaab ledger verify` for the tenants: balanced entries, one finalize entry per invoice,
     receivables and cash matching the documents."""

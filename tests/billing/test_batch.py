@@ -69,7 +69,9 @@ def test_a_batch_with_pre_debit_notices_is_issued_in_bulk(
     assert [tuple(r) for r in _batch_rows(test_db, tenant_id)] == [(SUBSCRIPTIONS, SUBSCRIPTIONS)]
     with owner_connection(test_db.owner_url) as conn:
         outcome = invariants.renewals(conn, [tenant_id], due, datetime.now(UTC))
+        told = invariants.numbers_told(conn, [tenant_id])
     assert not outcome.problems, outcome.problems
+    assert not told, told
 
 
 def test_a_batch_that_falls_back_still_counts_its_invoices(

@@ -59,6 +59,7 @@ def test_clock_with_5000_customers_advanced_a_month_is_ready_with_5000_paid_invo
             *outcome.problems,
             *invariants.numbering(conn, [tenant.id]),
             *invariants.events(conn, [tenant.id]),
+            *invariants.numbers_told(conn, [tenant.id]),
             *invariants.ledger(conn, [tenant.id]),
         ]
         statuses = dict(

@@ -225,6 +225,7 @@ def test_worker_killed_mid_run_bills_every_subscription_exactly_once(
         *outcome.problems,
         *invariants.numbering(run.conn, run.tenants),
         *invariants.events(run.conn, run.tenants),
+        *invariants.numbers_told(run.conn, run.tenants),
         *invariants.ledger(run.conn, run.tenants),
     ]
     unsettled = run.scalar(

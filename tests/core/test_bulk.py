@@ -500,3 +500,88 @@ def test_a_column_of_nulls_is_left_out_only_where_leaving_it_out_gives_null(
     (insert,) = [s for s in sent if s.startswith("INSERT")]
     assert "defaulted" in insert
     assert "plain" not in insert
+
+
+def _standing_in(tenant_id: str) -> tuple[MailMessage, str]:
+    """A new object whose subject waits for a value, and its stand-in."""
+    message = bulk.construct(MailMessage, **_mail(tenant_id))
+    message.subject = bulk.stand_in(message.id)
+    return message, message.subject
+
+
+def test_stand_ins_get_their_value_in_the_object_and_in_the_rows_collected_meanwhile(
+    database: Database, tenant: TenantHandle
+) -> None:
+    """A value learnt at the flush that writes its object (an invoice's number) reaches the
+    object and the rows collected before it was known, plain or serialized JSON; text that only
+    looks like a stand-in is left as it is."""
+    at = datetime.now(UTC)
+    with database.transaction(tenant.id) as session, bulk.batch(session):
+        message, standing = _standing_in(tenant.id)
+        session.add(message)
+
+        def settle(_: object) -> dict[str, str]:
+            message.subject = "INV/2526/7"
+            return {message.id: message.subject}
+
+        bulk.settle_at_flush(session, settle)
+        event = _event(
+            tenant.id,
+            bulk.JsonText(json.dumps({"object": {"number": standing, "note": "{{hisaab:x_1}}"}})),
+            at,
+        )
+        bulk.insert_row(session, EVENTS, event)  # type: ignore[arg-type]
+        letter = _mail(tenant.id, text_body=f"Invoice {standing} is due.", subject=standing)
+        bulk.insert_row(session, MAIL, letter)  # type: ignore[arg-type]
+    with database.transaction(tenant.id) as session:
+        stored_event = session.get(Event, (tenant.id, event["id"]))
+        stored_letter = session.get(MailMessage, (tenant.id, letter["id"]))
+        stored_message = session.get(MailMessage, (tenant.id, message.id))
+        assert stored_event is not None and stored_letter is not None
+        assert stored_message is not None
+        assert stored_event.data == {"object": {"number": "INV/2526/7", "note": "{{hisaab:x_1}}"}}
+        assert (stored_letter.subject, stored_letter.text_body) == (
+            "INV/2526/7",
+            "Invoice INV/2526/7 is due.",
+        )
+        assert stored_message.subject == "INV/2526/7"
+
+
+def test_a_stand_in_is_settled_once_at_the_batchs_first_flush_and_never_in_a_failed_batch(
+    database: Database, tenant: TenantHandle
+) -> None:
+    settled: list[str] = []
+    with database.transaction(tenant.id) as session, bulk.batch(session):
+        message, _ = _standing_in(tenant.id)
+        session.add(message)
+        bulk.settle_at_flush(session, lambda _: settled.append("now") or {message.id: "A-1"})
+        assert settled == []
+        session.flush()
+        session.flush()
+        assert settled == ["now"]
+    with (
+        pytest.raises(RuntimeError, match="rolled back"),
+        database.transaction(tenant.id) as session,
+        bulk.batch(session),
+    ):
+        message, _ = _standing_in(tenant.id)
+        session.add(message)
+        bulk.settle_at_flush(session, lambda _: settled.append("again") or {})
+        raise RuntimeError("rolled back")
+    assert settled == ["now"]
+
+
+@pytest.mark.parametrize("value", ["A&B/1", "A<1>", 'say "1"', "A 1", ""])
+def test_a_value_that_would_need_escaping_cannot_take_a_stand_ins_place(
+    database: Database, tenant: TenantHandle, value: str
+) -> None:
+    with (
+        pytest.raises(ValueError, match="unescaped"),
+        database.transaction(tenant.id) as session,
+        bulk.batch(session),
+    ):
+        message, _ = _standing_in(tenant.id)
+        session.add(message)
+        bulk.settle_at_flush(session, lambda _: {message.id: value})
+    with database.transaction(tenant.id) as session:
+        assert session.get(MailMessage, (tenant.id, message.id)) is None

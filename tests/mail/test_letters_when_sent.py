@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from hisaab.billing import service as billing_runs
+from hisaab.core import bulk
 from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.db import Database
 from hisaab.invoicing import notifications
@@ -47,6 +48,16 @@ EVENT_KINDS = {
     "invoice.paid": "receipt",
     "credit_note.created": "credit_note",
 }
+
+
+def _numbered(content: mail.Content, invoice: dict[str, Any]) -> mail.Content:
+    """The words as written in the transaction that issued the invoice: a batch, which names
+    its invoices by a stand-in until it numbers them as it ends (`bulk.stand_in`)."""
+
+    def named(text: str) -> str:
+        return text.replace(bulk.stand_in(invoice["id"]), invoice["number"])
+
+    return mail.Content(named(content.subject), named(content.text_body), named(content.html_body))
 
 
 def _sent_bodies(message: Any) -> tuple[str, ...]:
@@ -140,7 +151,7 @@ def test_the_words_are_those_the_event_would_have_written(
     received = {m["Subject"]: m for m in mailing.inbox.to(address)}
     assert len(received) == 3
     for record in records:
-        expected = written_then[(record.event_id, record.kind)]
+        expected = _numbered(written_then[(record.event_id, record.kind)], invoice)
         assert record.status == "sent"
         assert (record.subject, record.text_body, record.html_body) == (
             expected.subject,

@@ -146,7 +146,7 @@ def test_a_create_sends_each_half_in_as_few_statements_as_its_reads_allow(
     tenant: TenantHandle, run_jobs: Any, database: Database, statements: list[str]
 ) -> None:
     """The rows one half writes without reading them back go as one statement: the
-    subscription with its invoice and lines; the payment try, the journal entry, its lines, the
+    subscription with its invoice and lines, the payment try, the journal entry, its lines, the
     revenue schedule and the events; after the charge, its journal entry, lines and events with
     the request's audit entry. The plan's version, read by an earlier create, is not read
     again."""
@@ -163,8 +163,10 @@ def test_a_create_sends_each_half_in_as_few_statements_as_its_reads_allow(
     assert kinds["SELECT plans"] == 1
     assert not kinds["SELECT plan_versions"] and not kinds["SELECT plan_prices"]
     assert _together(issued) == [
-        {"INSERT subscriptions", "INSERT invoices", "INSERT invoice_lines"},
         {
+            "INSERT subscriptions",
+            "INSERT invoices",
+            "INSERT invoice_lines",
             "INSERT payment_attempts",
             "INSERT events",
             "INSERT journal_entries",
@@ -175,9 +177,9 @@ def test_a_create_sends_each_half_in_as_few_statements_as_its_reads_allow(
     assert _together(charged) == [
         {"INSERT journal_entries", "INSERT journal_lines", "INSERT events", "INSERT audit_log"}
     ]
-    # Key lookup, customer, plan, tenant, invoice number, the subscription with its invoice,
-    # credit balance, payment method, the try with the rows above, the job.
-    assert len(issued) == 10, issued
+    # Key lookup, customer, plan, tenant, payment method, credit balance, invoice number, the
+    # rows above, the job.
+    assert len(issued) == 9, issued
     # Scope, invoice locked, its tries, gateway customer (read, made), invoice and try
     # updated, credit notes, dunning, the rows above with the request's audit entry.
     assert len(charged) == 10, charged
@@ -209,3 +211,22 @@ def test_a_create_with_an_idempotency_key_replays_its_charged_answer(
     assert [(i["status"], i["amount_paid"]) for i in invoices] == [("paid", 236_000)]
     payments = billing.get("/v1/payments", invoice_id=invoices[0]["id"])["data"]
     assert [p["status"] for p in payments] == ["succeeded"]
+
+
+def test_the_invoice_number_is_taken_after_every_read_of_the_create(
+    tenant: TenantHandle, run_jobs: Any, statements: list[str]
+) -> None:
+    """Taking the number locks the tenant's series until the commit, and every other create
+    waits for it: only the half's writes and its job may go between the two (the tenant's
+    first invoice in a currency also makes its ledger accounts)."""
+    billing = Billing(tenant, run_jobs)
+    customer = billing.customer(None, country="IN", state="MH")
+    plan = billing.plan("pro", 200_000)
+    statements.clear()
+    billing.subscribe(customer, plan)
+    issued = statements[: _cut(statements)]
+    taken = next(i for i, s in enumerate(issued) if s.startswith("INSERT INTO document_sequences"))
+    *written, job = issued[taken + 1 :]
+    assert all(s.startswith(("INSERT", "WITH", "UPDATE")) for s in written), written
+    assert "INSERT invoices" in _kinds(written)
+    assert job.startswith("SELECT procrastinate_defer_jobs_v1")

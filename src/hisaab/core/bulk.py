@@ -13,6 +13,12 @@ until the end. `insert_row(..., once_on=…)` keeps the "skip a duplicate" meani
 ON CONFLICT DO NOTHING insert; it answers True inside a batch, where every row is new (a batch
 emits new events; replays of old ones run one by one, outside it).
 
+A value that must be taken as late as the transaction allows, because taking it locks a row
+until the commit (an invoice's number: every other issuer of the tenant waits for that lock),
+can go about as a `stand_in` until `settle_at_flush` learns it, just before the first flush that
+writes what holds it; the rows `insert_row` collected meanwhile get the value in the stand-in's
+place (an event showing the invoice, a letter naming it).
+
 Two more tools serve the same end: `construct` makes new ORM objects cheaply (a flush then
 inserts each table's in one statement: `core.set_flush`), and `memo` answers repeated reads once
 per batch, or per `memoizing` block where a use case wants that without collecting rows.
@@ -22,12 +28,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ARRAY, Table, insert
+from sqlalchemy import ARRAY, Table, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Dialect
@@ -53,6 +60,9 @@ class _Batch:
     collected: dict[str, list[Any]] = field(default_factory=dict)
     # While the batch's closing flush runs: new objects' rows that may go with the batch's rows.
     closing: list[tuple[Table, Sequence[Mapping[str, Any]]]] | None = None
+    # What learns the stand-ins' values at the next flush, and the rows holding stand-ins.
+    unsettled: list[Callable[[Session], Mapping[str, str]]] = field(default_factory=list)
+    holding: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -144,6 +154,65 @@ def memoizing(session: Session) -> Iterator[None]:
         session.info.pop(_MEMO_KEY, None)
 
 
+# A key is an id: letters, digits, `_`; so is a value, with `/`, `-`, `.`: neither needs escaping
+# in the JSON, text or HTML that holds it.
+_STAND_IN = re.compile(r"\{\{hisaab:([A-Za-z0-9_]+)\}\}")
+_STAND_IN_START = "{{hisaab:"
+_SETTLED_VALUE = re.compile(r"[A-Za-z0-9_/.-]+")
+
+
+def stand_in(key: str) -> str:
+    """What goes where the value `settle_at_flush` learns under `key` (an id) goes, until it is
+    known."""
+    return f"{_STAND_IN_START}{key}}}}}"
+
+
+def settle_at_flush(session: Session, settle: Callable[[Session], Mapping[str, str]]) -> None:
+    """Have `settle` run as the batch's next flush begins (the one that writes the new objects
+    holding stand-ins, which `settle` gives their values), returning each stand-in's value by
+    its key: the rows `insert_row` collected with stand-ins then get the values. Registered in a
+    batch that fails, it never runs: nothing is taken for objects that are never written.
+
+    Only `insert_row`'s rows are looked at (those of `insert_rows`, journal lines and the like,
+    hold no text about a document); an emitted event's `data`, which its handlers read in the
+    transaction, keeps the stand-in."""
+    current = _current(session)
+    if current is None:
+        raise RuntimeError("settle_at_flush needs a bulk batch")
+    current.unsettled.append(settle)
+
+
+def _settle(session: Session, _context: object, _objects: object) -> None:
+    current = _current(session)
+    if current is None or not current.unsettled:
+        return
+    unsettled, current.unsettled = current.unsettled, []
+    values: dict[str, str] = {}
+    for settle in unsettled:
+        values.update(settle(session))
+    if bad := [value for value in values.values() if not _SETTLED_VALUE.fullmatch(value)]:
+        raise ValueError(f"{bad[0]!r} cannot take a stand-in's place unescaped")
+
+    def value(match: re.Match[str]) -> str:
+        return values.get(match[1], match[0])  # not one of ours: text someone wrote
+
+    rows, current.holding = current.holding, []
+    for row in rows:
+        for name, text in row.items():
+            if isinstance(text, str) and _STAND_IN_START in text:
+                settled = _STAND_IN.sub(value, text)
+                row[name] = JsonText(settled) if isinstance(text, JsonText) else settled
+
+
+# First of the flush's listeners: the set-based flush (`core.set_flush`) writes new objects in
+# its own, and must find them settled.
+event.listen(Session, "before_flush", _settle, insert=True)
+
+
+def _holds_stand_in(values: Mapping[str, Any]) -> bool:
+    return any(isinstance(v, str) and _STAND_IN_START in v for v in values.values())
+
+
 def insert_row(
     session: Session,
     table: Table,
@@ -156,6 +225,9 @@ def insert_row(
     current = _current(session)
     key = tuple(once_on) if once_on is not None else None
     if current is not None:
+        if current.unsettled and _holds_stand_in(values):
+            values = dict(values)
+            current.holding.append(values)
         current.tables.setdefault((table, key), []).append(values)
         return True
     if key is None:

@@ -120,10 +120,13 @@ def has_pending_items(session: Session, subscription_id: str) -> bool:
 
 
 def credit_balance(session: Session, customer_id: str, currency: str) -> int:
+    """Without autoflush: credit transactions are written as they are made (`add`), and what
+    else is pending (an invoice a batch has yet to number and write) is no part of a balance."""
     statement = select(func.coalesce(func.sum(CreditTransaction.amount), 0)).where(
         CreditTransaction.customer_id == customer_id, CreditTransaction.currency == currency
     )
-    return int(session.scalar(statement) or 0)
+    with session.no_autoflush:
+        return int(session.scalar(statement) or 0)
 
 
 def next_number(session: Session, tenant_id: str, series: str, count: int = 1) -> int:

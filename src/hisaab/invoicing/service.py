@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -87,6 +87,8 @@ class InvoiceDraft:
 
 
 def get(session: Session, tenant_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    if not for_update and (issued := bulk.recall(session, _unwritten_key(invoice_id))):
+        return cast(Invoice, issued)  # issued in this batch, not written yet (`_number`)
     return found(
         "invoice",
         "in",
@@ -145,6 +147,10 @@ def _presentation(
     if unknown:
         lines.update(repository.lines_of(session, unknown))
     return lines, repository.credited_totals(session, ids)
+
+
+def _unwritten_key(invoice_id: str) -> tuple[str, str]:
+    return ("unwritten_invoice", invoice_id)
 
 
 def _issued_key(invoice_id: str) -> tuple[str, str]:
@@ -250,12 +256,13 @@ def issue(
     # `invoice.created` shows the draft; the row is written once, already numbered and open
     # (as `issue_many` does), instead of inserted as a draft and then updated.
     events.emit(session, tenant_id, "invoice.created", _present(invoice, lines), now)
-    number = assign_number(session, tenant, "invoice", invoice.test_clock_id, now)
-    _seal(invoice, number, now, draft.days_until_due)
-    # Written now with what it points at (a subscription being created): one flush, one
-    # statement a table (`core.set_flush`).
+    _seal(invoice, now, draft.days_until_due)
+    _number(session, tenant, [invoice], now)
+    # Written with what it points at (a subscription being created): one flush, one statement
+    # a table (`core.set_flush`); in a batch, by its closing flush (`_number`).
     session.add_all([invoice, *lines])
-    session.flush()
+    if not bulk.collecting(session):
+        session.flush()
     bulk.remember(session, _issued_key(invoice.id), lines)
     for item in items:
         item.invoice_id = invoice.id
@@ -282,17 +289,16 @@ def issue_many(
         built.append((invoice, lines))
         billed_items.append((invoice, items))
     tenant = tenants.get_tenant(session, tenant_id)
-    numbers = _numbers(session, tenant, [invoice for invoice, _ in built], now)
     with_credit = repository.customers_with_credit(
         session, sorted({draft.customer_id for draft in drafts})
     )
-    # Numbered, dated and opened before they are written: each invoice is inserted once, sealed,
-    # and all of them (then all their lines) in one statement.
-    for (invoice, _), draft, number in zip(built, drafts, numbers, strict=True):
-        _seal(invoice, number, now, draft.days_until_due)
+    # Dated, opened and numbered before they are written: each invoice is inserted once, sealed,
+    # and all of them (then all their lines) in one statement, by the batch's closing flush.
+    for (invoice, _), draft in zip(built, drafts, strict=True):
+        _seal(invoice, now, draft.days_until_due)
+    _number(session, tenant, [invoice for invoice, _ in built], now)
     session.add_all([invoice for invoice, _ in built])
     session.add_all([line for _, lines in built for line in lines])
-    session.flush()
     for invoice, items in billed_items:
         for item in items:
             item.invoice_id = invoice.id
@@ -302,10 +308,29 @@ def issue_many(
     return [invoice for invoice, _ in built]
 
 
-def _numbers(
+def _number(session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: datetime) -> None:
+    """Number the sealed invoices, in order, now or, in a batch, as late as it can.
+
+    Taking a number locks the series' row until the commit (`repository.next_number`), and
+    every other issuer of the tenant waits for it: taken here, the lock would be held through
+    the ledger, events and payments still to come, then all the batch's writes. In a batch the
+    invoices hold a stand-in (which the events showing them carry too) until the flush that
+    writes them takes their numbers; the batch puts those in the events it writes. Numbers
+    stay gapless, and in the order of the commits."""
+    if not bulk.collecting(session):
+        _take_numbers(session, tenant, invoices, now)
+        return
+    for invoice in invoices:
+        invoice.number = bulk.stand_in(invoice.id)
+        bulk.remember(session, _unwritten_key(invoice.id), invoice)
+    bulk.settle_at_flush(session, lambda s: _take_numbers(s, tenant, invoices, now))
+
+
+def _take_numbers(
     session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: datetime
-) -> list[tuple[str, str]]:
-    """The next numbers for `invoices`, in order, each series asked once."""
+) -> dict[str, str]:
+    """The next numbers for `invoices`, in order, each series asked once; the numbers by
+    invoice id."""
     gst = tenant.gstin is not None
     day = tenants.local_day(tenant, now)
     wanted: dict[str | None, int] = {}
@@ -315,11 +340,12 @@ def _numbers(
     for clock_id, count in wanted.items():
         series = numbering.series("invoice", gst, day, clock_id)
         next_of[clock_id] = (series, repository.next_number(session, tenant.id, series.key, count))
-    numbers = []
+    numbers = {}
     for invoice in invoices:
         series, sequence = next_of[invoice.test_clock_id]
         next_of[invoice.test_clock_id] = (series, sequence + 1)
-        numbers.append((series.key, _formatted("invoice", tenant, gst, series, sequence)))
+        invoice.series = series.key
+        invoice.number = numbers[invoice.id] = _formatted("invoice", tenant, gst, series, sequence)
     return numbers
 
 
@@ -500,12 +526,9 @@ def _finalize(
         collection.collector().collect(session, invoice, now)
 
 
-def _seal(
-    invoice: Invoice, number: tuple[str, str], now: datetime, days_until_due: int | None
-) -> None:
-    """What finalizing sets without asking the database: number, dates, status (`_finalize`
-    then applies credit, which may change the amounts)."""
-    invoice.series, invoice.number = number
+def _seal(invoice: Invoice, now: datetime, days_until_due: int | None) -> None:
+    """What finalizing sets without asking the database: dates, status (`_number` then numbers
+    it, `_finalize` applies credit, which may change the amounts)."""
     invoice.status = "open"
     invoice.issued_at = now
     invoice.due_at = (

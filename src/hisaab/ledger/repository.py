@@ -66,7 +66,10 @@ def _ensure_accounts(
         }
         for account in accounts
     ]
-    session.execute(pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing())
+    # Without autoflush: an account points at nothing pending, and what is (an invoice a batch
+    # has yet to number and write) is better written late.
+    with session.no_autoflush:
+        session.execute(pg_insert(LedgerAccount).values(rows).on_conflict_do_nothing())
     for account in accounts:
         _accounts.learn(session, (tenant_id, currency, account.code), True)
 

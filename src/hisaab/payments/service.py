@@ -216,11 +216,15 @@ class GatewayCollector:
     def collect(self, session: Session, invoice: Invoice, now: datetime) -> None:
         if invoice.collection_method != "charge_automatically":
             return
-        if invoice.subscription_id and (
-            subscriptions.status_of(session, invoice.tenant_id, invoice.subscription_id) == "unpaid"
+        # A subscription's first invoice: it has just started (and may still be unwritten).
+        first = invoice.billing_reason == "subscription_create"
+        if (
+            invoice.subscription_id
+            and not first
+            and subscriptions.status_of(session, invoice.tenant_id, invoice.subscription_id)
+            == "unpaid"
         ):
             return  # an unpaid subscription's invoices wait for the customer, not the card
-        first = invoice.billing_reason == "subscription_create"
         customer = customers.get_customer(session, invoice.tenant_id, invoice.customer_id)
         if first or not dunning.indian_mandate(invoice.currency, customer.country):
             # The customer is present when subscribing; renewals are charged as they fall due.

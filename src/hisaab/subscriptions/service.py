@@ -350,6 +350,11 @@ def _create(session: Session, tenant_id: str, data: SubscriptionCreate) -> Subsc
     # `_start` reads (the tenant, for its timezone) is read before it joins the session, so
     # that no query flushes it half-made.
     _zone(session, tenant_id)
+    if start <= now and trial_end is None and data.collection_method == "charge_automatically":
+        # And what the first invoice's charge reads: read once the invoice is made, it would
+        # flush the invoice, taking its number (and the series' lock) that much earlier.
+        method = customers.default_payment_method(session, tenant_id, customer.id)
+        bulk.keep(session, [method] if method else [])
     repository.add(session, subscription)
     if start <= now:
         _start(session, subscription, start, now)

@@ -132,6 +132,9 @@ def emit(
 
 # Called with every emitted event of its type, inside the emitting transaction: what a handler
 # writes (an email to send, a webhook delivery) commits or rolls back with the change itself.
+# In a bulk batch an invoice is numbered as the batch ends: until then its number, in the event
+# and on the invoice, is a stand-in, which the rows the handler collects get replaced
+# (`bulk.stand_in`).
 EventHandler = Callable[[Session, EventRecord], None]
 _handlers: dict[str, list[EventHandler]] = {}
 
