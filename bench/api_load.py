@@ -118,6 +118,23 @@ def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
+def _server_cpu(postmaster: psutil.Process | None) -> dict[int, float]:
+    """CPU seconds of each process of the PostgreSQL server (backends and its own workers)."""
+    if postmaster is None:
+        return {}
+    try:
+        return _cpu(postmaster.children())
+    except psutil.NoSuchProcess:
+        return {}
+
+
+def _server_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """What the server's processes spent between two readings, those started in between (a
+    backend the API's pool opened during the phase) counted whole; one that ended in between
+    is missed."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
 def _busy() -> float:
     """CPU seconds the whole machine has spent outside idle."""
     times = psutil.cpu_times()
@@ -155,30 +172,24 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
             writer.close()
 
     api = [psutil.Process(pid) for pid in spec["api_pids"]]
-    postgres = []
-    for pid in spec["postgres_pids"]:
-        try:
-            postgres.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            continue
-    api_before, postgres_before, busy_before = _cpu(api), _cpu(postgres), _busy()
+    postmaster = psutil.Process(spec["postmaster_pid"]) if spec["postmaster_pid"] else None
+    api_before, postgres_before, busy_before = _cpu(api), _server_cpu(postmaster), _busy()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(min(spec["concurrency"], count))))
     elapsed = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    api_after, postgres_after, busy_after = _cpu(api), _cpu(postgres), _busy()
+    api_after, postgres_after, busy_after = _cpu(api), _server_cpu(postmaster), _busy()
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     api_cpu = _spent(api_before, api_after)
-    postgres_cpu = _spent(postgres_before, postgres_after)
+    postgres_cpu = _server_spent(postgres_before, postgres_after)
     return {
         "elapsed": elapsed,
         "cpu_seconds": cpu,
         "api_cpu_seconds": api_cpu,
-        # The backends connected to the benchmark's database when the phase started (the API's
-        # pooled connections, opened during the warm-up) and still there at its end; one opened
-        # or closed during the phase is counted with the rest of the machine: PostgreSQL's own
-        # background processes and whatever else runs on it.
+        # The whole server: every backend (those the API's pool opens during the phase too) and
+        # its own processes (WAL writer, checkpointer, autovacuum); what else runs on the
+        # machine is "other".
         "postgres_cpu_seconds": postgres_cpu,
         "other_cpu_seconds": busy_after - busy_before - api_cpu - postgres_cpu - cpu,
         "latencies_ms": latencies,
@@ -280,14 +291,15 @@ class Server:
         parent = psutil.Process(self.process.pid)
         return [parent, *parent.children(recursive=True)]
 
-    def backends(self) -> list[int]:
-        """Process ids of the PostgreSQL backends connected to the benchmark's database."""
+    def postmaster(self) -> int | None:
+        """The PostgreSQL server's main process (the parent of every backend), if it runs on
+        this machine."""
         with psycopg.connect(self.owner_url, autocommit=True) as connection:
-            rows = connection.execute(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchall()
-        return [int(pid) for (pid,) in rows]
+            (backend,) = connection.execute("SELECT pg_backend_pid()").fetchone() or (None,)
+            try:
+                return psutil.Process(int(backend)).ppid() if backend else None
+            except psutil.NoSuchProcess:
+                return None
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -322,7 +334,7 @@ def _phase(
         "requests": requests,
         "keep_bodies": keep_bodies,
         "api_pids": [p.pid for p in server.processes()],
-        "postgres_pids": server.backends(),
+        "postmaster_pid": server.postmaster(),
     }
     load_average = os.getloadavg()[0]
     done = subprocess.run(

@@ -21,7 +21,10 @@ from hisaab.jobs import queue
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - the periodic task under test
 from hisaab.jobs.recovery import STALLED_AFTER_SECONDS
 
-HARMLESS_TASK = "purge_idempotency_keys"  # a real task, safe to run at any time
+# Real tasks, safe to run at any time: one with a retry policy (three attempts, no wait), billing
+# a tenant that does not exist, and a periodic one with none.
+RETRIED_TASK = ("bill_tenant", {"tenant_id": "ten_nobody", "shard": 0})
+PERIODIC_TASK = ("purge_idempotency_keys", {"timestamp": 0})
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,17 @@ def probe_queue(database: Database) -> Iterator[str]:
         session.execute(text("DELETE FROM procrastinate_jobs WHERE queue_name = :q"), {"q": name})
 
 
-def _held_by_worker(database: Database, queue_name: str, silent_for: float) -> Held:
-    """A worker that fetched a job, then beat last `silent_for` seconds ago."""
+def _held_by_worker(
+    database: Database,
+    queue_name: str,
+    silent_for: float,
+    task: tuple[str, dict[str, Any]] = RETRIED_TASK,
+    attempts: int = 0,
+) -> Held:
+    """A worker that fetched a job (tried `attempts` times before), then beat last `silent_for`
+    seconds ago."""
     with database.transaction(None) as session:
-        queue.enqueue(session, HARMLESS_TASK, {"timestamp": 0}, queue=queue_name)
+        queue.enqueue(session, task[0], task[1], queue=queue_name)
         worker_id = session.execute(
             text("SELECT worker_id FROM procrastinate_register_worker_v1()")
         ).scalar_one()
@@ -57,7 +67,24 @@ def _held_by_worker(database: Database, queue_name: str, silent_for: float) -> H
             ),
             {"s": silent_for, "w": worker_id},
         )
+        session.execute(
+            text("UPDATE procrastinate_jobs SET attempts = :a WHERE id = :id"),
+            {"a": attempts, "id": job_id},
+        )
     return Held(int(worker_id), int(job_id))
+
+
+def _recover(database: Database, run_jobs: Any) -> None:
+    with database.transaction(None) as session:
+        # As the periodic deferrer does each minute (one waits already if it did).
+        queue.enqueue(
+            session,
+            "retry_stalled_jobs",
+            {"timestamp": 0},
+            queue="maintenance",
+            queueing_lock="retry_stalled_jobs",
+        )
+    run_jobs()  # every queue, as `hisaab up` and a `hisaab worker` without --queue
 
 
 def _job(database: Database, job_id: int) -> Any:
@@ -91,16 +118,7 @@ def test_a_dead_workers_job_is_run_again_and_a_live_ones_is_left_alone(
     dead = _held_by_worker(database, probe_queue, silent_for=3600)
     alive = _held_by_worker(database, probe_queue, silent_for=0)
     try:
-        with database.transaction(None) as session:
-            # As the periodic deferrer does each minute (one waits already if it did).
-            queue.enqueue(
-                session,
-                "retry_stalled_jobs",
-                {"timestamp": 0},
-                queue="maintenance",
-                queueing_lock="retry_stalled_jobs",
-            )
-        run_jobs()  # every queue, as `hisaab up` and a `hisaab worker` without --queue
+        _recover(database, run_jobs)
 
         # Two attempts: the dead worker's (counted when it was put back), and the one that ran.
         assert tuple(_job(database, dead.job_id)) == ("succeeded", 2, None)
@@ -108,6 +126,31 @@ def test_a_dead_workers_job_is_run_again_and_a_live_ones_is_left_alone(
         assert _workers(database, dead, alive) == {alive.worker_id}, "the dead one is forgotten"
     finally:
         _forget(database, dead, alive)
+
+
+def test_a_dead_workers_job_whose_attempts_are_spent_fails_instead_of_running_again(
+    database: Database, probe_queue: str, run_jobs: Any, json_logs: Any
+) -> None:
+    """A worker's death is a failed attempt: a job that has killed its worker as often as its
+    task allows tries (bill_tenant: 3) stops, and so does a periodic task's job (no retry
+    policy: its next run replaces it); the one still within its tries runs again."""
+    spent = _held_by_worker(database, probe_queue, silent_for=3600, attempts=3)
+    periodic = _held_by_worker(database, probe_queue, silent_for=3600, task=PERIODIC_TASK)
+    within = _held_by_worker(database, probe_queue, silent_for=3600, attempts=2)
+    try:
+        _recover(database, run_jobs)
+
+        assert tuple(_job(database, spent.job_id)) == ("failed", 4, None)
+        assert tuple(_job(database, periodic.job_id)) == ("failed", 1, None)
+        assert tuple(_job(database, within.job_id)) == ("succeeded", 4, None)
+        [logged] = [e for e in json_logs() if e["event"] == "stalled_jobs_failed"]
+        assert set(logged["jobs"]) == {
+            f"bill_tenant#{spent.job_id}",
+            f"purge_idempotency_keys#{periodic.job_id}",
+        }
+        assert logged["level"] == "error"
+    finally:
+        _forget(database, spent, periodic, within)
 
 
 def test_the_threshold_leaves_a_slow_worker_many_missed_heartbeats() -> None:

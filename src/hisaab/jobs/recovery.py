@@ -8,6 +8,13 @@ dead worker from a busy one by its heartbeat: each worker writes one every HEART
 `retry_job` puts them back. It does not do so by itself; the periodic `retry_stalled_jobs` task
 (tasks.py) does, every minute.
 
+A worker's death counts as a failed attempt of its job: the job goes back as its task's own
+retry policy says (its delay, its number of attempts), and a job whose attempts are spent is
+marked failed and logged (`stalled_jobs_failed`), as one that raised would be. So a job that
+kills whichever worker runs it (one that runs it out of memory) stops after a few tries instead
+of taking a worker down every few minutes for ever. The tasks without a retry policy are the
+periodic ones, which their next run replaces.
+
 A job put back runs again from its start, on top of whatever its first run committed: every job
 is therefore at-least-once, and each task is written to be rerun (DESIGN: jobs can run twice).
 What a rerun means, per task:
@@ -28,13 +35,15 @@ What a rerun means, per task:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
 
 import structlog
+from procrastinate import App
 from procrastinate.app import WorkerOptions
 from procrastinate.exceptions import ConnectorException
-from procrastinate.jobs import Job
-from procrastinate.manager import JobManager
+from procrastinate.jobs import Job, Status
+from procrastinate.retry import RetryDecision
 
 log = structlog.get_logger("hisaab.jobs")
 
@@ -63,22 +72,50 @@ def worker_options() -> WorkerOptions:
     }
 
 
-async def retry_stalled_jobs(manager: JobManager, stalled_after: float) -> list[Job]:
-    """Put back the `doing` jobs of every worker silent for `stalled_after` seconds, then forget
-    those workers (a worker only prunes others when it starts); the jobs put back."""
-    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
-    retried = [job for job in stalled if await _retry(manager, job)]
+class WorkerDied(Exception):
+    """What a job whose worker died counts as, for its task's retry policy."""
+
+
+@dataclass
+class Recovered:
+    """The stalled jobs put back, and those whose attempts were spent (now failed)."""
+
+    retried: list[Job] = field(default_factory=list)
+    failed: list[Job] = field(default_factory=list)
+
+
+async def retry_stalled_jobs(app: App, stalled_after: float) -> Recovered:
+    """Put back (or fail, their attempts spent) the `doing` jobs of every worker silent for
+    `stalled_after` seconds, then forget those workers (a worker only prunes others when it
+    starts)."""
+    manager = app.job_manager
+    recovered = Recovered()
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+        decision = _decision(app, job)
+        if decision is None:
+            if await _settle(manager.finish_job(job, status=Status.FAILED, delete_job=False), job):
+                recovered.failed.append(job)
+        elif await _settle(manager.retry_job(job, retry_at=decision.retry_at), job):
+            recovered.retried.append(job)
     await manager.prune_stalled_workers(stalled_after)
-    return retried
+    return recovered
 
 
-async def _retry(manager: JobManager, job: Job) -> bool:
-    """Whether the job went back to the queue. Procrastinate refuses a job that finished since
+def _decision(app: App, job: Job) -> RetryDecision | None:
+    """When the task's retry policy runs the job again after its worker died; None: never."""
+    task = app.tasks.get(job.task_name)
+    if task is None or task.retry_strategy is None:
+        return None
+    return task.retry_strategy.get_retry_decision(exception=WorkerDied(), job=job)
+
+
+async def _settle(change: Awaitable[None], job: Job) -> bool:
+    """Whether the job was put back or failed. Procrastinate refuses a job that finished since
     it was listed (its worker was only late with its heartbeat), and one whose queueing lock a
     waiting twin holds (the next tick's `scheduler_tick`, a `bill_tenant` of the next fan-out):
     that one stays `doing` until a later run, after the twin has started."""
     try:
-        await manager.retry_job(job)
+        await change
     except ConnectorException as exc:
         log.warning("stalled_job_not_retried", job_id=job.id, task=job.task_name, error=str(exc))
         return False

@@ -115,6 +115,10 @@ def maintain_usage_partitions(timestamp: int) -> None:
 @app.task(name="retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(timestamp: int) -> None:
     """A job whose worker died stays `doing` for ever unless this puts it back (recovery.py)."""
-    retried = await recovery.retry_stalled_jobs(app.job_manager, recovery.STALLED_AFTER_SECONDS)
-    if retried:
-        log.warning("stalled_jobs_retried", jobs=recovery.describe(retried), deferred_at=timestamp)
+    recovered = await recovery.retry_stalled_jobs(app, recovery.STALLED_AFTER_SECONDS)
+    if recovered.retried:
+        jobs = recovery.describe(recovered.retried)
+        log.warning("stalled_jobs_retried", jobs=jobs, deferred_at=timestamp)
+    if recovered.failed:
+        # Its attempts spent: it killed its worker each time, or kept meeting dying workers.
+        log.error("stalled_jobs_failed", jobs=recovery.describe(recovered.failed))
