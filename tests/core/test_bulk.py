@@ -4,6 +4,7 @@ them, under the same row-level security, and nothing at all when the batch fails
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, Text, func, inspect, select, text
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from hisaab.clocks.models import TestClock
 from hisaab.core import bulk
@@ -502,11 +504,20 @@ def test_a_column_of_nulls_is_left_out_only_where_leaving_it_out_gives_null(
     assert "plain" not in insert
 
 
-def _standing_in(tenant_id: str) -> tuple[MailMessage, str]:
-    """A new object whose subject waits for a value, and its stand-in."""
+def _awaiting(session: Session, tenant_id: str, settle: Callable[[str], dict[str, str]]) -> str:
+    """A new message in the session whose subject is a stand-in until the batch's next flush
+    gives it the value `settle` answers for the message's id; that id."""
     message = bulk.construct(MailMessage, **_mail(tenant_id))
     message.subject = bulk.stand_in(message.id)
-    return message, message.subject
+    session.add(message)
+
+    def settled(_: Session) -> dict[str, str]:
+        values = settle(message.id)
+        message.subject = values.get(message.id, message.subject)
+        return values
+
+    bulk.settle_at_flush(session, settled)
+    return message.id
 
 
 def test_stand_ins_get_their_value_in_the_object_and_in_the_rows_collected_meanwhile(
@@ -517,14 +528,8 @@ def test_stand_ins_get_their_value_in_the_object_and_in_the_rows_collected_meanw
     looks like a stand-in is left as it is."""
     at = datetime.now(UTC)
     with database.transaction(tenant.id) as session, bulk.batch(session):
-        message, standing = _standing_in(tenant.id)
-        session.add(message)
-
-        def settle(_: object) -> dict[str, str]:
-            message.subject = "INV/2526/7"
-            return {message.id: message.subject}
-
-        bulk.settle_at_flush(session, settle)
+        message_id = _awaiting(session, tenant.id, lambda key: {key: "INV/2526/7"})
+        standing = bulk.stand_in(message_id)
         event = _event(
             tenant.id,
             bulk.JsonText(json.dumps({"object": {"number": standing, "note": "{{hisaab:x_1}}"}})),
@@ -536,7 +541,7 @@ def test_stand_ins_get_their_value_in_the_object_and_in_the_rows_collected_meanw
     with database.transaction(tenant.id) as session:
         stored_event = session.get(Event, (tenant.id, event["id"]))
         stored_letter = session.get(MailMessage, (tenant.id, letter["id"]))
-        stored_message = session.get(MailMessage, (tenant.id, message.id))
+        stored_message = session.get(MailMessage, (tenant.id, message_id))
         assert stored_event is not None and stored_letter is not None
         assert stored_message is not None
         assert stored_event.data == {"object": {"number": "INV/2526/7", "note": "{{hisaab:x_1}}"}}
@@ -552,9 +557,7 @@ def test_a_stand_in_is_settled_once_at_the_batchs_first_flush_and_never_in_a_fai
 ) -> None:
     settled: list[str] = []
     with database.transaction(tenant.id) as session, bulk.batch(session):
-        message, _ = _standing_in(tenant.id)
-        session.add(message)
-        bulk.settle_at_flush(session, lambda _: settled.append("now") or {message.id: "A-1"})
+        _awaiting(session, tenant.id, lambda key: settled.append("now") or {key: "A-1"})
         assert settled == []
         session.flush()
         session.flush()
@@ -564,9 +567,7 @@ def test_a_stand_in_is_settled_once_at_the_batchs_first_flush_and_never_in_a_fai
         database.transaction(tenant.id) as session,
         bulk.batch(session),
     ):
-        message, _ = _standing_in(tenant.id)
-        session.add(message)
-        bulk.settle_at_flush(session, lambda _: settled.append("again") or {})
+        _awaiting(session, tenant.id, lambda _: settled.append("again") or {})
         raise RuntimeError("rolled back")
     assert settled == ["now"]
 
@@ -580,8 +581,6 @@ def test_a_value_that_would_need_escaping_cannot_take_a_stand_ins_place(
         database.transaction(tenant.id) as session,
         bulk.batch(session),
     ):
-        message, _ = _standing_in(tenant.id)
-        session.add(message)
-        bulk.settle_at_flush(session, lambda _: {message.id: value})
+        message_id = _awaiting(session, tenant.id, lambda key: {key: value})
     with database.transaction(tenant.id) as session:
-        assert session.get(MailMessage, (tenant.id, message.id)) is None
+        assert session.get(MailMessage, (tenant.id, message_id)) is None

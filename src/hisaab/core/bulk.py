@@ -182,7 +182,7 @@ def settle_at_flush(session: Session, settle: Callable[[Session], Mapping[str, s
     current.unsettled.append(settle)
 
 
-def _settle(session: Session, _context: object, _objects: object) -> None:
+def _settle_stand_ins(session: Session, _context: object, _objects: object) -> None:
     current = _current(session)
     if current is None or not current.unsettled:
         return
@@ -206,7 +206,7 @@ def _settle(session: Session, _context: object, _objects: object) -> None:
 
 # First of the flush's listeners: the set-based flush (`core.set_flush`) writes new objects in
 # its own, and must find them settled.
-event.listen(Session, "before_flush", _settle, insert=True)
+event.listen(Session, "before_flush", _settle_stand_ins, insert=True)
 
 
 def _holds_stand_in(values: Mapping[str, Any]) -> bool:

@@ -314,9 +314,9 @@ def _number(session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: 
     Taking a number locks the series' row until the commit (`repository.next_number`), and
     every other issuer of the tenant waits for it: taken here, the lock would be held through
     the ledger, events and payments still to come, then all the batch's writes. In a batch the
-    invoices hold a stand-in (which the events showing them carry too) until the flush that
-    writes them takes their numbers; the batch puts those in the events it writes. Numbers
-    stay gapless, and in the order of the commits."""
+    invoices hold a stand-in (as do the events and letters that name them meanwhile) until the
+    flush that writes them takes their numbers, which replace the stand-ins in the rows the
+    batch collected (`bulk.stand_in`). Numbers stay gapless, and in the order of the commits."""
     if not bulk.collecting(session):
         _take_numbers(session, tenant, invoices, now)
         return

@@ -93,9 +93,9 @@ async def retry_stalled_jobs(app: App, stalled_after: float) -> Recovered:
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
         decision = _decision(app, job)
         if decision is None:
-            if await _settle(manager.finish_job(job, status=Status.FAILED, delete_job=False), job):
+            if await _applied(manager.finish_job(job, status=Status.FAILED, delete_job=False), job):
                 recovered.failed.append(job)
-        elif await _settle(manager.retry_job(job, retry_at=decision.retry_at), job):
+        elif await _applied(manager.retry_job(job, retry_at=decision.retry_at), job):
             recovered.retried.append(job)
     await manager.prune_stalled_workers(stalled_after)
     return recovered
@@ -109,7 +109,7 @@ def _decision(app: App, job: Job) -> RetryDecision | None:
     return task.retry_strategy.get_retry_decision(exception=WorkerDied(), job=job)
 
 
-async def _settle(change: Awaitable[None], job: Job) -> bool:
+async def _applied(change: Awaitable[None], job: Job) -> bool:
     """Whether the job was put back or failed. Procrastinate refuses a job that finished since
     it was listed (its worker was only late with its heartbeat), and one whose queueing lock a
     waiting twin holds (the next tick's `scheduler_tick`, a `bill_tenant` of the next fan-out):
