@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hisaab.core.models import ObjectId, TenantId, Timestamp
+from hisaab.core.models import ObjectId, TenantId, Timestamp, due_indexes
 from hisaab.db import Base
 
 # Events that happen to a document once; recognitions repeat (one per slice instant).
@@ -134,12 +134,12 @@ class RecognitionSlice(Base):
             ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
         ),
         CheckConstraint("status IN ('pending', 'recognized', 'canceled')", name="status"),
-        Index(
+        *due_indexes(
             "ix_revenue_schedule_due",
-            "tenant_id",
-            "test_clock_id",
+            "status = 'pending'",
             "recognize_at",
-            postgresql_where=text("status = 'pending'"),
+            "invoice_id",
+            "invoice_line_id",
         ),
         Index("ix_revenue_schedule_invoice", "tenant_id", "invoice_id"),
     )

@@ -13,12 +13,11 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hisaab.core.models import ObjectId, OptionalTimestamp, TenantId, Timestamp
+from hisaab.core.models import ObjectId, OptionalTimestamp, TenantId, Timestamp, due_indexes
 from hisaab.db import Base
 
 ATTEMPT_STATUSES = ("scheduled", "processing", "succeeded", "failed", "requires_action", "canceled")
@@ -44,12 +43,7 @@ class PaymentAttempt(Base):
             name="status",
         ),
         CheckConstraint("amount > 0", name="amount_positive"),
-        Index(
-            "ix_payment_attempts_due",
-            "test_clock_id",
-            "scheduled_at",
-            postgresql_where=text("status = 'scheduled'"),
-        ),
+        *due_indexes("ix_payment_attempts_due", "status = 'scheduled'", "scheduled_at"),
         Index("ix_payment_attempts_gateway_charge", "tenant_id", "gateway", "gateway_charge_id"),
     )
 
@@ -129,11 +123,10 @@ class InvoiceDunning(Base):
             "state IN ('retrying', 'action_required', 'recovered', 'exhausted', 'stopped')",
             name="state",
         ),
-        Index(
+        *due_indexes(
             "ix_invoice_dunning_final",
-            "test_clock_id",
+            "state IN ('retrying', 'action_required')",
             "final_action_at",
-            postgresql_where=text("state IN ('retrying', 'action_required')"),
         ),
         Index("ix_invoice_dunning_customer", "tenant_id", "customer_id"),
     )

@@ -13,12 +13,11 @@ from sqlalchemy import (
     Index,
     Integer,
     Text,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hisaab.core.models import ObjectId, OptionalTimestamp, TenantId, Timestamp
+from hisaab.core.models import ObjectId, OptionalTimestamp, TenantId, Timestamp, due_indexes
 from hisaab.db import Base
 
 
@@ -36,24 +35,7 @@ class Subscription(Base):
         ),
         ForeignKeyConstraint(["tenant_id", "coupon_id"], ["coupons.tenant_id", "coupons.id"]),
         # The scheduler's question: whose next action is due on this clock (NULL: system clock)?
-        # The due work's claim, `ORDER BY next_action_at, id LIMIT n`, read in index order: on
-        # the system clock (`test_clock_id IS NULL`, which PostgreSQL does not take as a
-        # column's one value when ordering, hence the index of its own) and per test clock.
-        Index(
-            "ix_subscriptions_due",
-            "tenant_id",
-            "next_action_at",
-            "id",
-            postgresql_where=text("next_action_at IS NOT NULL AND test_clock_id IS NULL"),
-        ),
-        Index(
-            "ix_subscriptions_due_on_clock",
-            "tenant_id",
-            "test_clock_id",
-            "next_action_at",
-            "id",
-            postgresql_where=text("next_action_at IS NOT NULL AND test_clock_id IS NOT NULL"),
-        ),
+        *due_indexes("ix_subscriptions_due", "next_action_at IS NOT NULL", "next_action_at", "id"),
         Index("ix_subscriptions_customer", "tenant_id", "customer_id"),
     )
 
