@@ -8,6 +8,7 @@ transaction, so an invoice exists exactly when its cause committed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -329,23 +330,14 @@ def _number(session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: 
 def _take_numbers(
     session: Session, tenant: Tenant, invoices: Sequence[Invoice], now: datetime
 ) -> dict[str, str]:
-    """The next numbers for `invoices`, in order, each series asked once; the numbers by
-    invoice id."""
-    gst = tenant.gstin is not None
-    day = tenants.local_day(tenant, now)
-    wanted: dict[str | None, int] = {}
-    for invoice in invoices:
-        wanted[invoice.test_clock_id] = wanted.get(invoice.test_clock_id, 0) + 1
-    next_of: dict[str | None, tuple[numbering.Series, int]] = {}
-    for clock_id, count in wanted.items():
-        series = numbering.series("invoice", gst, day, clock_id)
-        next_of[clock_id] = (series, repository.next_number(session, tenant.id, series.key, count))
+    """Number `invoices`, in order; the numbers by invoice id."""
+    clock_ids = [invoice.test_clock_id for invoice in invoices]
     numbers = {}
-    for invoice in invoices:
-        series, sequence = next_of[invoice.test_clock_id]
-        next_of[invoice.test_clock_id] = (series, sequence + 1)
-        invoice.series = series.key
-        invoice.number = numbers[invoice.id] = _formatted("invoice", tenant, gst, series, sequence)
+    for invoice, taken in zip(
+        invoices, _assign_numbers(session, tenant, "invoice", clock_ids, now), strict=True
+    ):
+        invoice.series, invoice.number = taken
+        numbers[invoice.id] = taken[1]
     return numbers
 
 
@@ -543,10 +535,29 @@ def assign_number(
 ) -> tuple[str, str]:
     """The next number of the tenant's `kind` series on the local date of `now`, as (series key,
     number), inside the caller's transaction: a rollback gives the number back (no gap)."""
+    return _assign_numbers(session, tenant, kind, [clock_id], now)[0]
+
+
+def _assign_numbers(
+    session: Session,
+    tenant: Tenant,
+    kind: str,
+    clock_ids: Sequence[str | None],
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """`assign_number` for documents on these clocks, in order, each series asked once."""
     gst = tenant.gstin is not None
-    series = numbering.series(kind, gst, tenants.local_day(tenant, now), clock_id)
-    sequence = repository.next_number(session, tenant.id, series.key)
-    return series.key, _formatted(kind, tenant, gst, series, sequence)
+    day = tenants.local_day(tenant, now)
+    next_of: dict[str | None, tuple[numbering.Series, int]] = {}
+    for clock_id, count in Counter(clock_ids).items():
+        series = numbering.series(kind, gst, day, clock_id)
+        next_of[clock_id] = (series, repository.next_number(session, tenant.id, series.key, count))
+    numbers = []
+    for clock_id in clock_ids:
+        series, sequence = next_of[clock_id]
+        next_of[clock_id] = (series, sequence + 1)
+        numbers.append((series.key, _formatted(kind, tenant, gst, series, sequence)))
+    return numbers
 
 
 def _formatted(
