@@ -21,7 +21,7 @@ from hisaab.payments import repository as payments
 from hisaab.subscriptions import repository as subscriptions
 from hisaab.subscriptions.service import DUE_BATCH
 from tests import seeding
-from tests.conftest import ADMIN_TOKEN, TestDatabase
+from tests.conftest import ADMIN_TOKEN, TenantHandle, TestDatabase
 from tests.databases import owner_connection
 
 # Far fewer than are due, so that reading in index order is the plan whenever an index gives
@@ -108,24 +108,16 @@ def test_the_run_reads_each_kind_of_due_work_in_index_order(
 
 
 def test_a_test_clocks_renewals_are_read_in_index_order(
-    app: Any, database: Database, test_db: TestDatabase
+    make_tenant: Any, database: Database, test_db: TestDatabase
 ) -> None:
-    (tenant,) = seeding.seed_tenants(app, ADMIN_TOKEN, 1)
+    tenant: TenantHandle = make_tenant()
+    seeding.seed_catalog(tenant.http)
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    with owner_connection(test_db.owner_url) as conn:
-        conn.execute(
-            text(
-                "INSERT INTO test_clocks (tenant_id, id, name, status, frozen_time, "
-                "reached_time, created_at) VALUES (:t, 'clock_order', 'o', 'ready', :at, :at, :at)"
-            ),
-            {"t": tenant.id, "at": due - timedelta(days=1)},
-        )
-        conn.commit()
+    clock_id = seeding.create_test_clock(tenant.http, due - timedelta(days=1))
     seeding.seed_subscriptions(
-        test_db.owner_url, tenant.id, 4 * DUE_BATCH, due_at=due, clock_id="clock_order"
+        test_db.owner_url, tenant.id, 4 * DUE_BATCH, due_at=due, clock_id=clock_id
     )
     with _planned(database, test_db, tenant.id) as plan:
         _in_order(
-            plan(subscriptions.claim_due, "clock_order", due, FEW),
-            "ix_subscriptions_due_on_clock",
+            plan(subscriptions.claim_due, clock_id, due, FEW), "ix_subscriptions_due_on_clock"
         )
