@@ -42,7 +42,7 @@ import httpx
 import psutil
 import psycopg
 
-from bench import machine
+from bench import cpu, machine
 from hisaab import migrations
 from hisaab.settings import Settings, database_urls
 from tests.databases import cluster_url, create_database, drop_database, libpq
@@ -101,38 +101,14 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, body, keep
 
 
-def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    """CPU seconds of each process still running."""
-    used = {}
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        used[process.pid] = times.user + times.system
-    return used
-
-
-def _spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two `_cpu` readings by the processes alive at both."""
-    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-
-
 def _server_cpu(postmaster: psutil.Process | None) -> dict[int, float]:
     """CPU seconds of each process of the PostgreSQL server (backends and its own workers)."""
     if postmaster is None:
         return {}
     try:
-        return _cpu(postmaster.children())
+        return cpu.used(postmaster.children())
     except psutil.NoSuchProcess:
         return {}
-
-
-def _server_spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """What the server's processes spent between two readings, those started in between (a
-    backend the API's pool opened during the phase) counted whole; one that ended in between
-    is missed."""
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def _busy() -> float:
@@ -173,25 +149,27 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
 
     api = [psutil.Process(pid) for pid in spec["api_pids"]]
     postmaster = psutil.Process(spec["postmaster_pid"]) if spec["postmaster_pid"] else None
-    api_before, postgres_before, busy_before = _cpu(api), _server_cpu(postmaster), _busy()
+    api_before, postgres_before, busy_before = cpu.used(api), _server_cpu(postmaster), _busy()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(min(spec["concurrency"], count))))
     elapsed = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    api_after, postgres_after, busy_after = _cpu(api), _server_cpu(postmaster), _busy()
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    api_cpu = _spent(api_before, api_after)
-    postgres_cpu = _server_spent(postgres_before, postgres_after)
+    api_after, postgres_after, busy_after = cpu.used(api), _server_cpu(postmaster), _busy()
+    loadgen_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+        cpu_after.ru_stime - cpu_before.ru_stime
+    )
+    api_cpu = cpu.spent(api_before, api_after)
+    postgres_cpu = cpu.spent(postgres_before, postgres_after)
     return {
         "elapsed": elapsed,
-        "cpu_seconds": cpu,
+        "cpu_seconds": loadgen_cpu,
         "api_cpu_seconds": api_cpu,
         # The whole server: every backend (those the API's pool opens during the phase too) and
         # its own processes (WAL writer, checkpointer, autovacuum); what else runs on the
         # machine is "other".
         "postgres_cpu_seconds": postgres_cpu,
-        "other_cpu_seconds": busy_after - busy_before - api_cpu - postgres_cpu - cpu,
+        "other_cpu_seconds": busy_after - busy_before - api_cpu - postgres_cpu - loadgen_cpu,
         "latencies_ms": latencies,
         "statuses": statuses,
         "bodies": bodies,

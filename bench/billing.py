@@ -33,11 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 
-from bench import machine
+from bench import cpu, machine
 from hisaab import migrations
 from hisaab.app import create_app
 from hisaab.billing import service as billing
@@ -227,17 +226,6 @@ class CpuReading:
     postgres: dict[int, float]
 
 
-def _cpu_of(pids: list[int]) -> dict[int, float]:
-    used = {}
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        used[pid] = times.user + times.system
-    return used
-
-
 def _read_cpu(scratch: Scratch, billing_pids: list[int]) -> CpuReading:
     with owner_connection(scratch.owner_url) as conn:
         backends = conn.execute(
@@ -246,18 +234,14 @@ def _read_cpu(scratch: Scratch, billing_pids: list[int]) -> CpuReading:
             ),
             {"name": scratch.name},
         ).scalars()
-        return CpuReading(_cpu_of(billing_pids), _cpu_of(list(backends)))
+        return CpuReading(cpu.used(billing_pids), cpu.used(backends))
 
 
 def _report_cpu(before: CpuReading, after: CpuReading, n: int) -> None:
     """A backend that started during the run counts whole; one that ended during it is lost
     (the pools keep theirs open, so none should)."""
-
-    def spent(first: dict[int, float], last: dict[int, float]) -> float:
-        return sum(seconds - first.get(pid, 0.0) for pid, seconds in last.items())
-
-    billing_ms = spent(before.billing, after.billing) * 1000 / n
-    postgres_ms = spent(before.postgres, after.postgres) * 1000 / n
+    billing_ms = cpu.spent(before.billing, after.billing) * 1000 / n
+    postgres_ms = cpu.spent(before.postgres, after.postgres) * 1000 / n
     print(
         f"  CPU per subscription   {billing_ms:.2f} ms billing + {postgres_ms:.2f} ms PostgreSQL"
         f" (2 cores: at most {2000 / (billing_ms + postgres_ms):,.0f}/s)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import api_load
+from bench import api_load, cpu
 
 
 def test_every_phase_runs_unless_one_is_named() -> None:
@@ -22,4 +22,4 @@ def test_the_servers_cpu_counts_a_backend_started_during_the_phase_whole() -> No
     the first phase and spent all their CPU in it."""
     before = {10: 1.0, 11: 5.0, 12: 2.0}  # 12 ends during the phase
     after = {10: 1.5, 11: 5.0, 13: 0.75}
-    assert api_load._server_spent(before, after) == 1.25
+    assert cpu.spent(before, after) == 1.25
