@@ -36,10 +36,8 @@ def list_invoices(
 
 
 @router.get("/invoices/{invoice_id}")
-def get_invoice(
-    session: SessionDep, tenant_id: TenantIdDep, invoice_id: str = InvoicePath
-) -> InvoiceOut:
-    return service.present(session, service.get(session, tenant_id, invoice_id))
+def get_invoice(session: SessionDep, invoice_id: str = InvoicePath) -> InvoiceOut:
+    return service.read(session, invoice_id)
 
 
 class PdfResponse(Response):

@@ -37,6 +37,17 @@ def get(
     return session.get(Invoice, (tenant_id, invoice_id), with_for_update=for_update)
 
 
+def get_with_credited(session: Session, invoice_id: str) -> tuple[Invoice, int] | None:
+    """The invoice and what credit notes took off it, in one statement."""
+    credited = (
+        select(func.coalesce(func.sum(CreditNote.total), 0))
+        .where(CreditNote.invoice_id == Invoice.id)
+        .scalar_subquery()
+    )
+    row = session.execute(select(Invoice, credited).where(Invoice.id == invoice_id)).one_or_none()
+    return None if row is None else (row[0], int(row[1]))
+
+
 def _lines_by_parent(
     session: Session, line: type[L], parent: InstrumentedAttribute[str], ids: Sequence[str]
 ) -> dict[str, list[L]]:

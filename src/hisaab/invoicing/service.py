@@ -98,6 +98,15 @@ def get(session: Session, tenant_id: str, invoice_id: str, *, for_update: bool =
     )
 
 
+def read(session: Session, invoice_id: str) -> InvoiceOut:
+    """The invoice as the API shows it, in two statements instead of `present(get(…))`'s three:
+    a read of one invoice is the API's most frequent request."""
+    invoice, credited = found(
+        "invoice", "in", invoice_id, lambda: repository.get_with_credited(session, invoice_id)
+    )
+    return _present(invoice, repository.lines_of(session, [invoice.id])[invoice.id], credited)
+
+
 def present(session: Session, invoice: Invoice) -> InvoiceOut:
     return present_many(session, [invoice])[0]
 
