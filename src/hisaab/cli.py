@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import prometheus_client
+import structlog
 import typer
 import uvicorn
 from sqlalchemy.engine import URL
@@ -370,10 +372,26 @@ def worker(queues: QueuesOption = None) -> None:
         payments.install()  # renewals finalized by the worker are collected through gateways
         try:
             queue.configure(_libpq(env.app_url))
+            if env.settings.worker_metrics_port is not None:
+                _serve_metrics(env.settings.host, env.settings.worker_metrics_port)
             collector.tune()
             queue.app.run_worker(concurrency=env.settings.worker_concurrency, queues=queues)
         finally:
             database.dispose()
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """This worker's Prometheus metrics (the billing run's among them) at http://host:port/metrics,
+    from a thread of their own: a worker has no API to serve them, and each process counts
+    its own, so each worker is a scrape target (`hisaab up` serves them on the API's /metrics)."""
+    try:
+        prometheus_client.start_http_server(port, addr=host)
+    except OSError as exc:
+        typer.echo(f"Cannot serve metrics on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    structlog.get_logger("hisaab.worker").info(
+        "worker_metrics_serving", url=f"http://{host}:{port}/metrics"
+    )
 
 
 @cli.command()

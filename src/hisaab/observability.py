@@ -36,6 +36,12 @@ BILLING_BATCHES = Histogram(
     "Billing-run batches: wall time from claiming the due work to the payments' commit",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+BILLING_RUNS = Histogram(
+    "hisaab_billing_run_duration_seconds",
+    "Billing-run jobs that found work: wall time from the first batch until nothing was due (or "
+    "the job's batch cap)",
+    buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, 4 * 3600),
+)
 BILLING_LAG = Histogram(
     "hisaab_billing_lag_seconds",
     "How late the latest due item of a batch was billed, after its due time",

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         default=1, ge=1, le=64, description="Processes `hisaab api` serves with (one port)."
     )
     worker_concurrency: int = Field(default=4, ge=1, le=200)
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `hisaab worker` serves its Prometheus metrics (`/metrics`, "
+        "on HISAAB_HOST). Unset: not served.",
+    )
     smtp_url: SecretStr | None = Field(
         default=None,
         description="Where emails go: smtp://user:pass@host:587 or smtps://… (README). "

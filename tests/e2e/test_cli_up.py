@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import psutil
 import pytest
 
 from tests.conftest import INDIAN_TENANT
+from tests.ports import free_port
 
 pytestmark = pytest.mark.xdist_group("cli")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -77,7 +71,7 @@ def _stop(process: subprocess.Popen[str], sig: int) -> int:
 
 def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     process, url, token = _start(data_dir, port)
     try:
         assert url == f"http://127.0.0.1:{port}"
@@ -123,7 +117,7 @@ def test_bad_settings_stop_with_a_clear_message(tmp_path: Path) -> None:
 
 def test_api_with_two_processes_serves_on_one_port_and_stops(tmp_path: Path, test_db: Any) -> None:
     """`hisaab api --workers 2`: both processes answer on the one port; SIGTERM stops all."""
-    port = _free_port()
+    port = free_port()
     owner = test_db.owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "hisaab", "api", "--port", str(port), "--workers", "2"],
@@ -158,7 +152,7 @@ def test_a_start_after_a_killed_one_still_stops_postgres_with_it(tmp_path: Path)
     """A `hisaab up` killed outright never detaches from the embedded cluster; the next one
     forgets that dead attachment, so its own clean stop still stops PostgreSQL."""
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     process, _, _ = _start(data_dir, port)
     for child in psutil.Process(process.pid).children(recursive=True):
         if child.name() != "postgres":

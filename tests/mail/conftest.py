@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import email
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,14 +26,9 @@ from hisaab.mail.models import MailMessage
 from hisaab.mail.transport import SmtpTransport
 from tests.conftest import TenantHandle
 from tests.e2e.billing import Billing
+from tests.ports import free_port
 
 SENDER = "billing@hisaab.test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -36,7 +36,13 @@ from hisaab.core.clock import SYSTEM_CLOCK
 from hisaab.core.ids import new_id
 from hisaab.db import Database
 from hisaab.jobs import queue, scheduler
-from hisaab.observability import BILLING_BATCHES, BILLING_LAG, INVOICES_ISSUED, PAYMENTS
+from hisaab.observability import (
+    BILLING_BATCHES,
+    BILLING_LAG,
+    BILLING_RUNS,
+    INVOICES_ISSUED,
+    PAYMENTS,
+)
 from hisaab.payments import service as payments
 from hisaab.tenants import service as tenants
 
@@ -71,6 +77,7 @@ def run_tenant(database: Database, tenant_id: str, shard: int) -> int:
     """Batches until the tenant has nothing due; how many items were done. The first job of
     a tenant that finds work calls in the others."""
     done = 0
+    started = time.perf_counter()
     for _ in range(MAX_BATCHES_PER_JOB):
         batch = run_batch(database, tenant_id)
         if batch == 0:
@@ -80,6 +87,8 @@ def run_tenant(database: Database, tenant_id: str, shard: int) -> int:
                 for other in range(1, PARALLEL_JOBS):
                     _enqueue(session, tenant_id, other)
         done += batch
+    if done:
+        BILLING_RUNS.observe(time.perf_counter() - started)
     return done
 
 
