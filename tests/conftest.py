@@ -65,7 +65,7 @@ def test_db(cluster_url: str, worker_id: str) -> Iterator[TestDatabase]:
 
 @pytest.fixture(scope="session")
 def database(test_db: TestDatabase) -> Iterator[Database]:
-    db = Database.connect(test_db.app_url, pool_size=5)
+    db = Database.connect(test_db.app_url, pool_size=10)
     runtime.configure(db)
     queue.configure(libpq(test_db.app_url))
     yield db

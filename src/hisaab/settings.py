@@ -57,7 +57,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Connections a process keeps to the database at most (opened as needed).",
+    )
     api_workers: int = Field(
         default=1, ge=1, le=64, description="Processes `hisaab api` serves with (one port)."
     )
