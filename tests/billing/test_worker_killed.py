@@ -21,105 +21,28 @@ checked in the database (tests/billing/invariants.py).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import URL, Connection
 
-from hisaab.app import create_app
 from hisaab.billing import service as billing
-from hisaab.core.tenancy import OPERATOR_SCOPE
-from hisaab.db import Database, owner_engine
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.payments import service as payments
 from tests import seeding
 from tests.billing import invariants
-from tests.conftest import ADMIN_TOKEN, SECRET_KEY
-from tests.databases import drop_database, migrated_database
+from tests.billing.scratch import QUEUES, Run
+from tests.conftest import SECRET_KEY
 from tests.workers import replay_stalled_jobs, start_worker, stop_workers
 
 SUBSCRIPTIONS = 2_000
-TENANTS = 2  # seeding.TENANT_PROFILES: IN (LUT), DE
-QUEUES = ("billing", "payments")
 DEADLINE_SECONDS = 120
 pytestmark = pytest.mark.xdist_group("billing_kill")
-
-
-class Run:
-    """The scratch database, its tenants, and what the owner role sees of it."""
-
-    def __init__(self, owner_url: URL, app_url: URL, database: Database) -> None:
-        self.owner_url = owner_url
-        self.app_url = app_url
-        self.database = database
-        self.tenants: list[str] = []
-        self.engine = owner_engine(owner_url)
-        self.conn: Connection = self.engine.connect()
-
-    def scalar(self, sql: str, **params: Any) -> Any:
-        value = self.conn.execute(text(sql), params).scalar_one()
-        self.conn.rollback()  # a fresh snapshot next time
-        return value
-
-    def due(self, due_at: datetime) -> int:
-        return int(
-            self.scalar("SELECT count(*) FROM subscriptions WHERE next_action_at <= :d", d=due_at)
-        )
-
-    def uncharged(self) -> int:
-        """Tries due now that no job will send: a batch's, committed but not (yet) charged."""
-        return int(
-            self.scalar(
-                "SELECT count(*) FROM payment_attempts "
-                "WHERE status = 'scheduled' AND scheduled_at <= now()"
-            )
-        )
-
-    def batches(self) -> int:
-        return int(self.scalar("SELECT count(*) FROM billing_batches"))
-
-    def busy_jobs(self) -> int:
-        """Billing and payment jobs waiting (due now) or running."""
-        return int(
-            self.scalar(
-                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = ANY(:q) AND "
-                "(status = 'doing' OR "
-                "(status = 'todo' AND coalesce(scheduled_at, now()) <= now()))",
-                q=list(QUEUES),
-            )
-        )
-
-    def fan_out(self) -> int:
-        with self.database.transaction(OPERATOR_SCOPE) as session:
-            return billing.fan_out(session)
-
-    def close(self) -> None:
-        self.conn.close()
-        self.engine.dispose()
-
-
-@pytest.fixture
-def run(cluster_url: str, worker_id: str) -> Iterator[Run]:
-    name = f"hisaab_billing_kill_{worker_id}_{os.getpid()}"
-    owner_url, app_url = migrated_database(cluster_url, name)
-    database = Database.connect(app_url, pool_size=2)
-    scratch = Run(owner_url, app_url, database)
-    try:
-        app = create_app(database, ADMIN_TOKEN)
-        scratch.tenants = [t.id for t in seeding.seed_tenants(app, ADMIN_TOKEN, TENANTS)]
-        yield scratch
-    finally:
-        scratch.close()
-        database.dispose()
-        drop_database(cluster_url, name)
 
 
 def _worker(run: Run, data_dir: Path, concurrency: int) -> subprocess.Popen[bytes]:
