@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -39,6 +39,13 @@ class Run:
         value = self.conn.execute(text(sql), params).scalar_one()
         self.conn.rollback()  # a fresh snapshot next time
         return value
+
+    def seed_due(self, per_tenant: int) -> datetime:
+        """`per_tenant` subscriptions in each tenant, all due a minute ago; when they fell due."""
+        due_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        for tenant_id in self.tenants:
+            seeding.seed_subscriptions(self.owner_url, tenant_id, per_tenant, due_at=due_at)
+        return due_at
 
     def due(self, due_at: datetime) -> int:
         return int(

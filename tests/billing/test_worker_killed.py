@@ -34,7 +34,6 @@ from sqlalchemy import text
 from hisaab.billing import service as billing
 from hisaab.jobs import tasks as _tasks  # noqa: F401 - registers the due work with the scheduler
 from hisaab.payments import service as payments
-from tests import seeding
 from tests.billing import invariants
 from tests.billing.scratch import QUEUES, Run
 from tests.conftest import SECRET_KEY
@@ -65,15 +64,6 @@ def _batch_failures(logs: Path) -> list[str]:
                 exception = json.loads(line).get("exception", "")
                 found.append(f"{path.parent.name}: {exception.strip().splitlines()[-1]}")
     return found
-
-
-def _seed(run: Run) -> tuple[datetime, int]:
-    """SUBSCRIPTIONS subscriptions, split over the tenants, all due a minute ago."""
-    due_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    share = SUBSCRIPTIONS // len(run.tenants)
-    for tenant_id in run.tenants:
-        seeding.seed_subscriptions(run.owner_url, tenant_id, share, due_at=due_at)
-    return due_at, share * len(run.tenants)
 
 
 def _kill_mid_run(run: Run, moment: str, data_dir: Path, deadline: float) -> dict[str, Any]:
@@ -133,7 +123,8 @@ def _sweep(run: Run, monkeypatch: pytest.MonkeyPatch) -> int:
 def test_worker_killed_mid_run_bills_every_subscription_exactly_once(
     run: Run, moment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    due_at, total = _seed(run)
+    share = SUBSCRIPTIONS // len(run.tenants)
+    due_at, total = run.seed_due(share), share * len(run.tenants)
     started = time.monotonic()
     deadline = started + DEADLINE_SECONDS
     at_kill = _kill_mid_run(run, moment, tmp_path / "victim", deadline)

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +20,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from hisaab.billing import service as billing
-from tests import seeding
 from tests.billing.scratch import QUEUES, Run
 from tests.conftest import SECRET_KEY
 from tests.ports import free_port
@@ -54,9 +52,7 @@ def _wait_for(url: str, worker: subprocess.Popen[bytes], deadline: float) -> Non
 
 
 def test_a_workers_billing_metrics_agree_with_its_batches(run: Run, tmp_path: Path) -> None:
-    due_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    for tenant_id in run.tenants:
-        seeding.seed_subscriptions(run.owner_url, tenant_id, SUBSCRIPTIONS, due_at=due_at)
+    due_at = run.seed_due(SUBSCRIPTIONS)
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     deadline = time.monotonic() + DEADLINE_SECONDS
