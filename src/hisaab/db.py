@@ -34,6 +34,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Connections a process keeps at most, unless HISAAB_DB_POOL_SIZE says otherwise.
+POOL_SIZE = 20
+
+
 @dataclass
 class Database:
     """The application's connection pool and session factory."""
@@ -42,7 +46,7 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def connect(cls, app_url: URL, pool_size: int = 20) -> Database:
+    def connect(cls, app_url: URL, pool_size: int = POOL_SIZE) -> Database:
         # No pre-ping (a round trip on every checkout): a transaction's first statement is run
         # by `first_statement`, which tries once more on a fresh connection when the pooled one
         # turns out to be dead (the database restarted), before anything else was sent.

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from hisaab.db import POOL_SIZE
 from hisaab.mail.config import check_address, parse_smtp_url
 
 
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(
-        default=20,
+        default=POOL_SIZE,
         ge=1,
         le=200,
         description="Connections a process keeps to the database at most (opened as needed).",
